@@ -1,0 +1,85 @@
+"""Helpers for driver authors: when to report, thresholds with hysteresis, availability."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Literal
+
+__all__ = ["Availability", "Hysteresis", "Reporter"]
+
+
+class Reporter:
+    """Decides when telemetry is due: at the report period, or on a change beyond a deadband.
+
+    ``deadbands`` maps a key to the smallest change worth reporting (0: any change); keys
+    not listed never trigger a report on their own.
+    """
+
+    def __init__(self, period_s: float, deadbands: Mapping[str, float]) -> None:
+        self.period_s = period_s
+        self._deadbands = dict(deadbands)
+        self._last: dict[str, Any] | None = None
+        self._last_at = -math.inf
+
+    def due(self, values: Mapping[str, Any], now: float) -> bool:
+        """Whether ``values`` (read at monotonic time ``now``) should be sent."""
+        if self._last is None or now - self._last_at >= self.period_s:
+            return True
+        return any(_changed(self._last.get(k), values.get(k), band)
+                   for k, band in self._deadbands.items())
+
+    def sent(self, values: Mapping[str, Any], now: float) -> None:
+        self._last = dict(values)
+        self._last_at = now
+
+
+def _changed(old: Any, new: Any, band: float) -> bool:
+    if isinstance(old, int | float) and isinstance(new, int | float) and band > 0:
+        return abs(new - old) >= band
+    return bool(old != new)
+
+
+class Hysteresis:
+    """A high (or low) threshold that trips once and clears only past ``clear``.
+
+    ``update()`` returns ``"tripped"`` when the value crosses ``trip``, ``"cleared"`` when it
+    comes back past ``clear``, else ``None``: one event per excursion.
+    """
+
+    def __init__(self, trip: float, clear: float, *, above: bool = True) -> None:
+        if (clear > trip) if above else (clear < trip):
+            raise ValueError("clear must lie on the safe side of trip")
+        self.trip, self.clear, self.above = trip, clear, above
+        self.active = False
+
+    def update(self, value: float | None) -> Literal["tripped", "cleared"] | None:
+        if value is None:
+            return None
+        beyond = value >= self.trip if self.above else value <= self.trip
+        back = value < self.clear if self.above else value > self.clear
+        if not self.active and beyond:
+            self.active = True
+            return "tripped"
+        if self.active and back:
+            self.active = False
+            return "cleared"
+        return None
+
+
+class Availability:
+    """A sensor turns unavailable after ``failures`` bad readings in a row, and recovers on
+    the first good one. ``record()`` returns the new availability when it changed."""
+
+    def __init__(self, failures: int = 3) -> None:
+        self.failures = failures
+        self.available = True
+        self._bad = 0
+
+    def record(self, ok: bool) -> bool | None:
+        self._bad = 0 if ok else self._bad + 1
+        now = ok or self._bad < self.failures
+        if now != self.available:
+            self.available = now
+            return now
+        return None

@@ -1,0 +1,56 @@
+"""The simulated complex: gpiozero mock pins and sysfs files driven by physical models.
+
+Registered as the ``simulated`` hardware (entry-point group ``community_gateway.hardware``).
+Its control channel listens on ``{data_dir}/sim.sock`` (see :mod:`drivers.sim.control`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Any
+
+from gpiozero.pins.mock import MockFactory
+
+from drivers.sim.control import ControlServer
+from drivers.sim.host import HostModel
+from drivers.sim.world import World
+from gateway.clock import Clock
+
+__all__ = ["SimulatedHardware", "control_socket"]
+
+
+def control_socket(data_dir: Path) -> Path:
+    """Where a simulated gateway's control channel listens."""
+    return data_dir / "sim.sock"
+
+
+class SimulatedHardware:
+    """Mock pins, simulated sysfs, the world's models and its control channel."""
+
+    def __init__(self, *, config: Any, clock: Clock) -> None:
+        self.root = Path(config.data_dir) / "sim"
+        self.pin_factory = MockFactory()
+        self.cpu_temperature_file = self.root / "thermal_zone0" / "temp"
+        self.w1_root = self.root / "w1"
+        self.w1_root.mkdir(parents=True, exist_ok=True)
+        self.world = World(clock, config.simulation.seed)
+        self.host = HostModel(self.cpu_temperature_file)
+        self.world.add(self.host)
+        self.control = ControlServer(control_socket(Path(config.data_dir)), self.world.handle)
+
+    def disk_usage(self, path: Path) -> tuple[int, int]:
+        usage = shutil.disk_usage(path)
+        if self.host.disk_used_percent is None:
+            return usage.total, usage.free
+        return usage.total, int(usage.total * (100 - self.host.disk_used_percent) / 100)
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.world.run(), name="sim-world")
+            tg.create_task(self.control.serve(), name="sim-control")
+
+    def close(self) -> None:
+        self.pin_factory.reset()
+        self.pin_factory.close()

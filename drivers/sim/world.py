@@ -1,0 +1,64 @@
+"""The simulated complex: physical models stepped on the (scaled) clock.
+
+Each model has a ``name``, ``step(dt)`` (advance ``dt`` simulated seconds), ``act(action,
+args)`` (the control channel) and ``snapshot()``. Drivers see the world only through the
+pins and files the models drive.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Protocol
+
+from gateway.clock import Clock
+
+__all__ = ["Model", "World"]
+
+
+class Model(Protocol):
+    name: str
+
+    def step(self, dt: float) -> None: ...
+
+    def act(self, action: str, args: dict[str, Any]) -> Any: ...
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+
+class World:
+    """All models of the complex, stepped together."""
+
+    #: Real seconds between steps (the simulated step is this times the time scale).
+    TICK_S = 0.1
+
+    def __init__(self, clock: Clock, seed: int = 0) -> None:
+        self.clock = clock
+        self.random = random.Random(seed)
+        self.models: dict[str, Model] = {}
+
+    def add(self, model: Model) -> None:
+        self.models[model.name] = model
+
+    async def run(self) -> None:
+        last = self.clock.monotonic()
+        scale = float(getattr(self.clock, "scale", 1.0))
+        while True:
+            await self.clock.sleep(self.TICK_S * scale)
+            now = self.clock.monotonic()
+            for model in self.models.values():
+                model.step(now - last)
+            last = now
+
+    async def handle(self, message: dict[str, Any]) -> Any:
+        """One control-channel request: ``{"model", "action", "args"}``."""
+        name = message.get("model")
+        if name is None:
+            if message.get("action") == "snapshot":
+                return {n: m.snapshot() for n, m in self.models.items()}
+            raise KeyError("a request names a model (or asks for action 'snapshot')")
+        if name not in self.models:
+            raise KeyError(f"no model {name!r} (allowed: {sorted(self.models)})")
+        args = message.get("args") or {}
+        if not isinstance(args, dict):
+            raise TypeError("args must be an object")
+        return self.models[name].act(str(message.get("action", "get")), args)

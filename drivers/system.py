@@ -1,0 +1,154 @@
+"""The gateway's own device (``kind = "gateway"``): the box's health and the uplink's.
+
+Telemetry: CPU temperature (gpiozero ``CPUTemperature``), load, memory, disk free, outbox
+depth and dropped count, uplink state, uptime. Events: ``cpu_hot`` and ``disk_low`` (with
+their ``…_cleared``). A dead temperature sensor reports ``null`` while the rest goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from gpiozero import CPUTemperature
+from gpiozero.exc import GPIOZeroError
+from pydantic import BaseModel, ConfigDict, Field
+
+from drivers.base import Hysteresis, Reporter
+from gateway.devices import DeviceConfig, Driver, command
+from gateway.messages import isoformat
+
+__all__ = ["GatewayDevice", "GatewayDeviceConfig"]
+
+
+class GatewayDeviceConfig(DeviceConfig):
+    """``[[devices]] kind = "gateway"``."""
+
+    kind: str = "gateway"
+    sample_period_s: float = Field(default=5.0, gt=0, le=3600)
+    cpu_hot_c: float = Field(default=80.0, gt=0, le=125)
+    cpu_hot_clear_c: float = Field(default=75.0, gt=0, le=125)
+    disk_low_percent: float = Field(default=10.0, ge=0, le=100)
+    disk_low_clear_percent: float = Field(default=15.0, ge=0, le=100)
+
+
+class ReportPeriodArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    period_s: float = Field(gt=0, le=86_400)
+
+
+class GatewayDevice(Driver):
+    """Reports the gateway's health like any other device."""
+
+    kind = "gateway"
+    config_model = GatewayDeviceConfig
+    config: GatewayDeviceConfig
+
+    _DEADBANDS = {"cpu_temp_c": 2.0, "disk_free_percent": 1.0, "outbox_dropped": 0,
+                  "uplink": 0}
+
+    async def run(self) -> None:
+        ctx = self.ctx
+        cfg = self.config
+        period = float(ctx.store.get("report_period_s", cfg.report_period_s))
+        self._reporter = Reporter(period, self._DEADBANDS)
+        hot = Hysteresis(cfg.cpu_hot_c, cfg.cpu_hot_clear_c)
+        low_disk = Hysteresis(cfg.disk_low_percent, cfg.disk_low_clear_percent, above=False)
+        self._cpu = CPUTemperature(
+            sensor_file=str(ctx.hardware.cpu_temperature_file), pin_factory=ctx.pins
+        )
+        await ctx.publish_state({"name": cfg.name or "gateway", "report_period_s": period},
+                                available=True)
+        try:
+            while True:
+                values = self.read()
+                now = ctx.clock.monotonic()
+                if self._reporter.due(values, now):
+                    await ctx.publish_telemetry(values)
+                    self._reporter.sent(values, now)
+                change = hot.update(values["cpu_temp_c"])
+                if change:
+                    await ctx.publish_event("cpu_hot" if change == "tripped" else "cpu_hot_cleared",
+                                            "warning" if change == "tripped" else "info",
+                                            cpu_temp_c=values["cpu_temp_c"])
+                change = low_disk.update(values["disk_free_percent"])
+                if change:
+                    await ctx.publish_event(
+                        "disk_low" if change == "tripped" else "disk_low_cleared",
+                        "warning" if change == "tripped" else "info",
+                        disk_free_percent=values["disk_free_percent"],
+                    )
+                await ctx.clock.sleep(min(cfg.sample_period_s, self._reporter.period_s))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        cpu = getattr(self, "_cpu", None)
+        if cpu is not None:
+            cpu.close()
+
+    def read(self) -> dict[str, Any]:
+        """One reading of everything (``None`` for what cannot be read)."""
+        ctx = self.ctx
+        stats = ctx.runtime.runtime_stats()
+        total, free = ctx.hardware.disk_usage(_existing(ctx.data_dir))
+        return {
+            "cpu_temp_c": _cpu_temperature(self._cpu),
+            "load_1m": round(os.getloadavg()[0], 2),
+            "memory_used_percent": _memory_used_percent(),
+            "disk_free_mb": round(free / 2**20, 1),
+            "disk_free_percent": round(100 * free / total, 1) if total else None,
+            "outbox_depth": stats["outbox"]["depth"],
+            "outbox_dropped": stats["outbox"]["dropped"],
+            "uplink": stats["uplink"],
+            "uptime_s": stats["uptime_s"],
+            "boot": stats["boot"],
+        }
+
+    @command(args=ReportPeriodArgs, actuating=True)
+    async def set_report_period(self, args: ReportPeriodArgs) -> dict[str, Any]:
+        """Change how often telemetry is sent at the latest (kept across restarts)."""
+        self.ctx.store.set("report_period_s", args.period_s)
+        if hasattr(self, "_reporter"):
+            self._reporter.period_s = args.period_s
+        await self.ctx.publish_state({"report_period_s": args.period_s})
+        return {"report_period_s": args.period_s}
+
+    @command()
+    async def ping(self, args: BaseModel) -> dict[str, Any]:
+        """Answer with the gateway's time and boot: proves the command path."""
+        return {"pong": True, "ts": isoformat(self.ctx.clock.now()),
+                "boot": self.ctx.runtime.boot}
+
+    @command()
+    async def report_now(self, args: BaseModel) -> dict[str, Any]:
+        """Send telemetry now."""
+        values = self.read()
+        await self.ctx.publish_telemetry(values)
+        return values
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _cpu_temperature(sensor: CPUTemperature) -> float | None:
+    try:
+        return round(float(sensor.temperature), 1)
+    except (OSError, ValueError, GPIOZeroError):
+        return None
+
+
+def _memory_used_percent() -> float | None:
+    try:
+        fields = dict(
+            line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines()
+        )
+        total = int(fields["MemTotal"].split()[0])
+        available = int(fields["MemAvailable"].split()[0])
+    except (OSError, KeyError, ValueError):
+        return None
+    return round(100 * (total - available) / total, 1)

@@ -1,0 +1,170 @@
+"""The composition root: builds the gateway from its configuration and runs it.
+
+Clock, hardware, database, outbox, uplink, command router and drivers are created here and
+run in one ``asyncio.TaskGroup``. A stop (SIGTERM, or the ``stop`` event) puts every driver
+in its safe state, flushes the outbox, publishes the offline status and disconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from gateway.clock import Clock, RealClock, ScaledClock
+from gateway.commands import CommandRouter
+from gateway.config import GatewayConfig
+from gateway.db import Database
+from gateway.devices import Driver, DriverContext, driver_class
+from gateway.hardware import Hardware, open_hardware
+from gateway.outbox import Outbox
+from gateway.supervisor import supervise
+from gateway.topics import Topics
+from gateway.uplink import Uplink
+
+__all__ = ["Gateway", "VERSION", "run_until_signalled"]
+
+log = logging.getLogger(__name__)
+
+try:
+    VERSION = version("community-gateway")
+except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    VERSION = "0.0.0"
+
+#: How long a stop waits for the outbox to drain before it disconnects anyway.
+FLUSH_TIMEOUT_S = 5.0
+
+
+class Gateway:
+    """One gateway process: everything that runs on the box."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.topics = Topics(config.mqtt.prefix, config.site, config.gateway_id)
+        self.clock: Clock = (
+            ScaledClock(config.simulation.time_scale)
+            if config.hardware == "simulated" and config.simulation.time_scale != 1
+            else RealClock()
+        )
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(config.database)
+        self._boot = self.db.next_boot()
+        self.outbox = Outbox(self.db, config.outbox)
+        self.router = CommandRouter(self.topics, self.outbox, self.db, config.commands)
+        self.hardware: Hardware = open_hardware(config, self.clock)
+        self.started = time.monotonic()
+        self.drivers: list[Driver] = []
+        for device in config.devices:
+            ctx = DriverContext(
+                config=device, clock=self.clock, hardware=self.hardware, outbox=self.outbox,
+                topics=self.topics, store=self.db.device_store(device.id), runtime=self,
+                data_dir=config.data_dir,
+            )
+            driver = driver_class(device.kind)(device, ctx)
+            self.drivers.append(driver)
+            self.router.register(device.id, driver)
+        self.uplink = Uplink(
+            config.mqtt, self.topics, self.outbox, boot=self._boot,
+            birth=self._birth, on_command=self._on_command,
+        )
+
+    @property
+    def boot(self) -> int:
+        return self._boot
+
+    def _birth(self) -> dict[str, Any]:
+        return {
+            "version": VERSION,
+            "devices": [{"id": d.config.id, "kind": d.config.kind} for d in self.drivers],
+        }
+
+    async def _on_command(self, topic: str, payload: bytes) -> None:
+        await self.router.handle(topic, payload)
+
+    def runtime_stats(self) -> dict[str, Any]:
+        return {
+            "boot": self._boot,
+            "uptime_s": round(time.monotonic() - self.started, 1),
+            "uplink": self.uplink.state,
+            "outbox": self.outbox.stats(),
+            "commands": {"received": self.router.received, "rejected": self.router.rejected},
+        }
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set, then stop cleanly."""
+        log.info(
+            "gateway %s boot %d: %d devices, hardware %s, broker %s:%d",
+            self.topics.root, self._boot, len(self.drivers), self.config.hardware,
+            self.config.mqtt.host, self.config.mqtt.port,
+        )
+        try:
+            async with asyncio.TaskGroup() as tg:
+                service = [
+                    tg.create_task(self.uplink.run(), name="uplink"),
+                    tg.create_task(self.outbox.run_sync(), name="outbox-sync"),
+                    tg.create_task(self.hardware.run(), name="hardware"),
+                    tg.create_task(_watchdog(), name="watchdog"),
+                ]
+                devices = [
+                    tg.create_task(supervise(d), name=f"driver-{d.config.id}")
+                    for d in self.drivers
+                ]
+                _notify("READY=1")
+                await stop.wait()
+                _notify("STOPPING=1")
+                log.info("stopping: devices to their safe state, flushing the outbox")
+                for task in devices:
+                    task.cancel()
+                await asyncio.gather(*devices, return_exceptions=True)
+                flushed = await self.uplink.flush(FLUSH_TIMEOUT_S)
+                if not flushed:
+                    log.warning("%d messages stay in the outbox for the next start",
+                                self.outbox.depth)
+                await self.uplink.announce_offline()
+                for task in service:
+                    task.cancel()
+        finally:
+            self.hardware.close()
+            self.db.sync()
+            self.db.close()
+            log.info("stopped")
+
+
+def _notify(state: str) -> None:
+    """Tell systemd (``Type=notify``) about our state; nothing when not under systemd."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.sendto(state.encode(), address)
+
+
+async def _watchdog() -> None:
+    """Feed systemd's watchdog at half its period while the event loop is alive."""
+    usec = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
+    if not usec:
+        await asyncio.Event().wait()
+    while True:
+        _notify("WATCHDOG=1")
+        await asyncio.sleep(usec / 2e6)
+
+
+async def run_until_signalled(gateway: Gateway, stop: asyncio.Event | None = None) -> None:
+    """Run ``gateway`` until SIGTERM or SIGINT (or ``stop``)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await gateway.run(stop)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,130 @@
+"""An MQTT broker on a free loopback port, for the demo and the tests.
+
+:class:`MosquittoBroker` runs the real Mosquitto as a subprocess (it can be stopped and
+restarted on the same port, to simulate outages). :func:`embedded_broker` uses it when
+``mosquitto`` is installed and falls back to amqtt running in-process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import UplinkError
+
+__all__ = ["MosquittoBroker", "embedded_broker", "find_mosquitto", "free_port"]
+
+log = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on at the moment, on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def find_mosquitto() -> str | None:
+    """The mosquitto executable (Debian installs it in /usr/sbin)."""
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()),
+        None,
+    )
+
+
+def _wait_for_port(port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+class MosquittoBroker:
+    """A Mosquitto subprocess on ``127.0.0.1:port``; ``stop()`` and ``start()`` at will."""
+
+    def __init__(self, port: int | None = None, *, extra_config: str = "") -> None:
+        executable = find_mosquitto()
+        if executable is None:
+            raise UplinkError("mosquitto is not installed: sudo apt-get install mosquitto")
+        self.executable = executable
+        self.port = port or free_port()
+        self._dir = Path(tempfile.mkdtemp(prefix="cg-mosquitto-"))
+        self.config_file = self._dir / "mosquitto.conf"
+        self.config_file.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence false\n"
+            "max_inflight_messages 100\n"
+            "max_queued_messages 100000\n"
+            f"log_dest file {self._dir / 'mosquitto.log'}\n" + extra_config
+        )
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._process = subprocess.Popen(
+            [self.executable, "-c", str(self.config_file)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        if not _wait_for_port(self.port, 10):
+            self.stop()
+            raise UplinkError(f"mosquitto did not start on port {self.port}")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> MosquittoBroker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def embedded_broker() -> AsyncIterator[tuple[str, int]]:
+    """A broker for the demo: Mosquitto if installed, otherwise amqtt in this process."""
+    if find_mosquitto():
+        with MosquittoBroker() as broker:
+            log.info("embedded broker: mosquitto on 127.0.0.1:%d", broker.port)
+            yield "127.0.0.1", broker.port
+        return
+    from amqtt.broker import Broker
+
+    port = free_port()
+    config: dict[str, Any] = {
+        "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+    }
+    broker = Broker(config)
+    await broker.start()
+    log.info("embedded broker: amqtt on 127.0.0.1:%d (mosquitto is not installed)", port)
+    try:
+        yield "127.0.0.1", port
+    finally:
+        await broker.shutdown()

@@ -1,0 +1,187 @@
+"""Commands from upstream: parse → authenticate → validate → call the handler → reply.
+
+Every command gets exactly one reply on ``…/reply/{id}``, stored in the outbox before it is
+sent (durable). Actuating commands must carry an Ed25519 signature by a configured operator
+over ``topic + "\\n" + canonical JSON of the payload without "sig"``, and an ``expires`` time;
+their ids are remembered until they expire, so a replay is refused, even after a restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import ValidationError
+
+from gateway.config import CommandSettings
+from gateway.db import Database
+from gateway.devices import CommandSpec, Driver
+from gateway.errors import CommandRejected
+from gateway.messages import Command, Reply, ReplyError, isoformat
+from gateway.outbox import Outbox, Priority
+from gateway.topics import Topics
+
+__all__ = ["CommandRouter", "canonical_bytes", "sign_command"]
+
+log = logging.getLogger(__name__)
+
+
+def canonical_bytes(topic: str, body: dict[str, Any]) -> bytes:
+    """What an operator signs: the topic, a newline, the payload without ``sig``."""
+    unsigned = {k: v for k, v in body.items() if k != "sig"}
+    text = json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return topic.encode() + b"\n" + text.encode()
+
+
+def sign_command(
+    key: Ed25519PrivateKey,
+    topic: str,
+    command_id: str,
+    args: dict[str, Any],
+    *,
+    ttl_s: float = 60.0,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """A signed command payload, ready to publish on ``topic``."""
+    expires = (now or datetime.now(UTC)) + timedelta(seconds=ttl_s)
+    body: dict[str, Any] = {"id": command_id, "args": args, "expires": isoformat(expires)}
+    body["sig"] = base64.b64encode(key.sign(canonical_bytes(topic, body))).decode()
+    return body
+
+
+class CommandRouter:
+    """Routes commands to the drivers' handlers and replies through the outbox."""
+
+    def __init__(
+        self, topics: Topics, outbox: Outbox, db: Database, settings: CommandSettings
+    ) -> None:
+        self._topics = topics
+        self._outbox = outbox
+        self._db = db
+        self._settings = settings
+        self._keys = {
+            op.name: Ed25519PublicKey.from_public_bytes(base64.b64decode(op.public_key))
+            for op in settings.operators
+        }
+        self._drivers: dict[str, tuple[Driver, dict[str, CommandSpec]]] = {}
+        self.received = 0
+        self.rejected = 0
+
+    def register(self, device_id: str, driver: Driver) -> None:
+        self._drivers[device_id] = (driver, driver.command_specs())
+
+    async def handle(self, topic: str, payload: bytes) -> Reply:
+        """Process one command message; the reply is durable when this returns."""
+        self.received += 1
+        command_id = "invalid"
+        try:
+            body = self._parse(payload)
+            if isinstance(body.get("id"), str) and Topics.valid_segment(body["id"]):
+                command_id = body["id"]
+            reply = await self._execute(topic, body)
+        except CommandRejected as err:
+            reply = Reply(
+                id=command_id, ok=False,
+                error=ReplyError(code=err.code, message=err.message, field=err.field),
+            )
+        if not reply.ok:
+            self.rejected += 1
+            log.warning("command on %s refused: %s", topic, reply.error)
+        await self._outbox.put(self._topics.reply(reply.id), reply.to_bytes(), Priority.REPLY)
+        return reply
+
+    def _parse(self, payload: bytes) -> dict[str, Any]:
+        limit = self._settings.max_payload_bytes
+        if len(payload) > limit:
+            raise CommandRejected("malformed", f"payload is {len(payload)} bytes; limit {limit}")
+        try:
+            body = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+            raise CommandRejected("malformed", f"payload is not JSON: {err}") from None
+        if not isinstance(body, dict):
+            raise CommandRejected("malformed", 'payload must be a JSON object {"id", "args", …}')
+        return body
+
+    async def _execute(self, topic: str, body: dict[str, Any]) -> Reply:
+        try:
+            cmd = Command.model_validate(body)
+        except ValidationError as err:
+            first = err.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or None
+            raise CommandRejected("malformed", str(first["msg"]), field) from None
+        device, name = self._topics.parse_command(topic)
+        if device not in self._drivers:
+            raise CommandRejected("unknown_device", f"no device {device!r} on this gateway")
+        driver, specs = self._drivers[device]
+        spec = specs.get(name)
+        if spec is None:
+            allowed = ", ".join(sorted(specs)) or "none"
+            raise CommandRejected("unknown_command", f"{device!r} has no command {name!r} "
+                                  f"(allowed: {allowed})")
+        if spec.actuating or cmd.sig is not None:
+            self._authenticate(topic, body, cmd)
+        try:
+            args = spec.args.model_validate(cmd.args)
+        except ValidationError as err:
+            first = err.errors()[0]
+            field = ".".join(["args", *(str(p) for p in first["loc"])])
+            raise CommandRejected("invalid_args", str(first["msg"]), field) from None
+        try:
+            result = await getattr(driver, spec.method)(args)
+        except CommandRejected:
+            raise
+        except Exception as err:
+            log.exception("handler %s/%s failed", device, name)
+            raise CommandRejected("internal", f"the handler failed: {type(err).__name__}") from err
+        return Reply(id=cmd.id, ok=True, result=dict(result))
+
+    def _authenticate(self, topic: str, body: dict[str, Any], cmd: Command) -> None:
+        if cmd.sig is None:
+            raise CommandRejected("unauthenticated", "this command must be signed", "sig")
+        if cmd.expires is None:
+            raise CommandRejected("unauthenticated", "a signed command needs expires", "expires")
+        expires = cmd.expires if cmd.expires.tzinfo else cmd.expires.replace(tzinfo=UTC)
+        now = datetime.now(UTC)
+        if expires <= now:
+            raise CommandRejected("expired", f"expired at {isoformat(expires)}", "expires")
+        if expires > now + timedelta(seconds=self._settings.max_expiry_s):
+            raise CommandRejected(
+                "unauthenticated",
+                f"expires more than {self._settings.max_expiry_s} s ahead",
+                "expires",
+            )
+        try:
+            signature = base64.b64decode(cmd.sig, validate=True)
+        except (binascii.Error, ValueError):
+            raise CommandRejected("unauthenticated", "sig is not base64", "sig") from None
+        message = canonical_bytes(topic, body)
+        if not any(_verifies(key, signature, message) for key in self._keys.values()):
+            raise CommandRejected(
+                "unauthenticated", "signature matches no configured operator key", "sig"
+            )
+        self._remember(cmd.id, expires.timestamp())
+
+    def _remember(self, command_id: str, expires: float) -> None:
+        conn = self._db.conn
+        with self._db.transaction():
+            conn.execute("DELETE FROM seen_commands WHERE expires < ?", (time.time(),))
+            if conn.execute("SELECT 1 FROM seen_commands WHERE id = ?", (command_id,)).fetchone():
+                raise CommandRejected("replayed", f"command id {command_id!r} was already used",
+                                      "id")
+            conn.execute("INSERT INTO seen_commands (id, expires) VALUES (?, ?)",
+                         (command_id, expires))
+
+
+def _verifies(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        key.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True

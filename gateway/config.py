@@ -1,0 +1,265 @@
+"""The gateway's configuration: pydantic models loaded from one TOML file.
+
+Unknown keys are errors (a typo must not be silently ignored). Each device table is checked
+against the config model of the driver registered for its ``kind``. :func:`load_config`
+collects every problem and raises one :class:`~gateway.errors.ConfigError` whose lines read
+``file:key.path: what is wrong (allowed: …) (line N)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from gateway.devices import DeviceConfig, driver_class
+from gateway.errors import ConfigError, ConfigProblem, DriverNotFound
+from gateway.topics import SEGMENT_PATTERN
+
+__all__ = [
+    "CommandSettings",
+    "GatewayConfig",
+    "MqttSettings",
+    "Operator",
+    "OutboxSettings",
+    "SimulationSettings",
+    "TlsSettings",
+    "load_config",
+    "parse_config",
+]
+
+DEFAULT_DATA_DIR = Path("/var/lib/community-gateway")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TlsSettings(_Strict):
+    """TLS to the broker: CA file, optional client certificate (mTLS)."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+
+class MqttSettings(_Strict):
+    """The upstream broker."""
+
+    host: str = "localhost"
+    port: int = Field(default=1883, ge=1, le=65535)
+    tls: TlsSettings | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    prefix: str = "cg/v1"
+    client_id: str | None = None
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    inflight: int = Field(default=100, ge=1, le=65535)
+    reconnect_min_s: float = Field(default=0.2, gt=0)
+    reconnect_max_s: float = Field(default=30.0, gt=0)
+    #: Reconnect delay cap while the outbox holds messages, so a backlog drains soon after the
+    #: broker returns.
+    backlog_reconnect_max_s: float = Field(default=1.0, gt=0)
+
+
+class OutboxSettings(_Strict):
+    """Bounds of the store-and-forward queue."""
+
+    max_rows: int = Field(default=500_000, ge=100)
+    max_bytes: int = Field(default=256 * 1024 * 1024, ge=64 * 1024)
+    #: How often telemetry written to the outbox is flushed to the disk (events at once).
+    sync_interval_s: float = Field(default=0.5, gt=0, le=60)
+
+
+class Operator(_Strict):
+    """An operator allowed to sign actuating commands (Ed25519 public key, base64)."""
+
+    name: str = Field(min_length=1)
+    public_key: str
+
+    @field_validator("public_key")
+    @classmethod
+    def _is_ed25519(cls, value: str) -> str:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except ValueError as err:
+            raise ValueError("not base64; paste the line `gateway keys new` printed") from err
+        if len(raw) != 32:
+            raise ValueError("an Ed25519 public key is 32 bytes (44 base64 characters)")
+        return value
+
+
+class CommandSettings(_Strict):
+    """Who may command the gateway and within which limits."""
+
+    operators: list[Operator] = Field(default_factory=list)
+    max_payload_bytes: int = Field(default=16 * 1024, ge=256)
+    max_expiry_s: int = Field(default=3600, ge=10)
+
+
+class SimulationSettings(_Strict):
+    """The simulated complex (``hardware = "simulated"``)."""
+
+    time_scale: float = Field(default=1.0, gt=0, le=100_000)
+    seed: int = 0
+
+
+class GatewayConfig(_Strict):
+    """The whole configuration of one gateway."""
+
+    site: str = Field(pattern=SEGMENT_PATTERN)
+    gateway_id: str = Field(pattern=SEGMENT_PATTERN)
+    data_dir: Path = DEFAULT_DATA_DIR
+    hardware: Literal["auto", "gpio", "simulated"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    commands: CommandSettings = Field(default_factory=CommandSettings)
+    simulation: SimulationSettings = Field(default_factory=SimulationSettings)
+    devices: list[DeviceConfig] = Field(default_factory=list)
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "gateway.sqlite3"
+
+
+def load_config(path: Path | str) -> GatewayConfig:
+    """Read and check a TOML configuration file; raises :class:`ConfigError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError([ConfigProblem(str(path), "", f"cannot read: {err.strerror}")]) from err
+    return parse_config(text, str(path), base_dir=path.parent)
+
+
+def parse_config(text: str, source: str = "<config>", base_dir: Path | None = None) -> GatewayConfig:
+    """Check a configuration given as TOML text."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        line = _toml_error_line(str(err))
+        raise ConfigError([ConfigProblem(source, "", f"not valid TOML: {err}", line)]) from err
+    lines = _key_lines(text)
+    problems: list[ConfigProblem] = []
+
+    def problem(path: tuple[str | int, ...], message: str) -> None:
+        dotted = ".".join(str(p) for p in path) or "(top level)"
+        problems.append(ConfigProblem(source, dotted, message, _line_of(lines, path)))
+
+    devices_raw = raw.pop("devices", [])
+    devices: list[DeviceConfig] = []
+    if not isinstance(devices_raw, list):
+        problem(("devices",), "must be a list of [[devices]] tables")
+        devices_raw = []
+    seen_ids: set[str] = set()
+    for index, item in enumerate(devices_raw):
+        where: tuple[str | int, ...] = ("devices", index)
+        if not isinstance(item, dict):
+            problem(where, "must be a [[devices]] table")
+            continue
+        kind = item.get("kind")
+        try:
+            model = driver_class(str(kind)).config_model if kind is not None else None
+        except DriverNotFound as err:
+            problem((*where, "kind"), str(err))
+            continue
+        if model is None:
+            problem((*where, "kind"), "missing; every device needs a kind")
+            continue
+        try:
+            device = model.model_validate(item)
+        except ValidationError as err:
+            for e in err.errors():
+                problem((*where, *e["loc"]), _describe(e, model))
+            continue
+        if device.id in seen_ids:
+            problem((*where, "id"), f"duplicate device id {device.id!r}; ids must be unique")
+        seen_ids.add(device.id)
+        devices.append(device)
+    try:
+        config = GatewayConfig.model_validate(raw)
+    except ValidationError as err:
+        for e in err.errors():
+            problem(tuple(e["loc"]), _describe(e, GatewayConfig))
+        config = None
+    if problems or config is None:
+        raise ConfigError(problems)
+    if base_dir is not None and not config.data_dir.is_absolute():
+        config.data_dir = (base_dir / config.data_dir).resolve()
+    config.devices = devices
+    return config
+
+
+def _describe(error: Any, model: type[BaseModel]) -> str:
+    """Pydantic's message, with what is allowed where pydantic does not say."""
+    if error["type"] == "extra_forbidden":
+        owner = _model_at(model, error["loc"][:-1])
+        allowed = ", ".join(sorted(owner.model_fields)) if owner else "see gateway.example.toml"
+        return f"unknown key (allowed: {allowed})"
+    if error["type"] == "missing":
+        return "missing; this key is required"
+    return str(error["msg"])
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if field is None:
+            return None
+        annotation = field.annotation
+        args = [a for a in getattr(annotation, "__args__", ()) if isinstance(a, type)]
+        candidates = [annotation, *args]
+        current = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if current is None:
+            return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"]+)\s*\]\]?")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """Where each key path is written: ``("devices", "2", "id") → 14``."""
+    found: dict[tuple[str, ...], int] = {}
+    arrays: dict[tuple[str, ...], int] = {}
+    current: tuple[str, ...] = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            name = tuple(header.group(2).replace('"', "").split("."))
+            if header.group(1) == "[[":
+                arrays[name] = arrays.get(name, -1) + 1
+                current = (*name, str(arrays[name]))
+            else:
+                current = name
+            found.setdefault(current, number)
+            continue
+        key = _KEY.match(line)
+        if key:
+            found.setdefault((*current, key.group(1)), number)
+    return found
+
+
+def _line_of(lines: dict[tuple[str, ...], int], path: tuple[str | int, ...]) -> int | None:
+    parts = tuple(str(p) for p in path)
+    while parts:
+        if parts in lines:
+            return lines[parts]
+        parts = parts[:-1]
+    return None
+
+
+def _toml_error_line(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None

@@ -1,0 +1,139 @@
+"""The gateway's SQLite file: WAL mode, schema migrations, one connection owner.
+
+Everything durable lives in one file under ``data_dir``: the outbox, the boot counter, the
+sequence counter, seen command ids and each device's own state. A commit in WAL mode with
+``synchronous=NORMAL`` survives the process being killed; :meth:`Database.sync` also makes it
+survive a power cut.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import StorageError
+
+__all__ = ["Database", "DeviceStore"]
+
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        priority INTEGER NOT NULL,
+        topic TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        retain INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX outbox_drop ON outbox (priority DESC, id);
+    CREATE TABLE seen_commands (id TEXT PRIMARY KEY, expires REAL NOT NULL);
+    CREATE TABLE device_state (
+        device TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (device, key)
+    );
+    """,
+)
+
+
+class Database:
+    """Owner of the one SQLite connection (used from the event loop's thread)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA busy_timeout=5000")
+            self._migrate()
+        except (OSError, sqlite3.Error) as err:
+            raise StorageError(f"cannot open the database {self.path}: {err}") from err
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on error."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def next_boot(self) -> int:
+        """Count this start: 1 on the first, one more on each later start."""
+        with self.transaction():
+            boot = int(self.get_meta("boot", "0") or 0) + 1
+            self.set_meta("boot", str(boot))
+        self.sync()
+        return boot
+
+    def sync(self) -> None:
+        """Flush committed transactions to the disk (fsync of the write-ahead log)."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        try:
+            fd = os.open(wal, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def device_store(self, device: str) -> DeviceStore:
+        return DeviceStore(self, device)
+
+    def close(self) -> None:
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass
+        self.conn.close()
+
+
+class DeviceStore:
+    """A device's own durable key-value state (JSON values)."""
+
+    def __init__(self, db: Database, device: str) -> None:
+        self._db = db
+        self._device = device
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self._db.conn.execute(
+            "SELECT value FROM device_state WHERE device = ? AND key = ?", (self._device, key)
+        ).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set(self, key: str, value: Any) -> None:
+        """Store ``value``; committed (survives ``kill -9``) when this returns."""
+        self._db.conn.execute(
+            "INSERT INTO device_state (device, key, value) VALUES (?, ?, ?) "
+            "ON CONFLICT(device, key) DO UPDATE SET value = excluded.value",
+            (self._device, key, json.dumps(value)),
+        )

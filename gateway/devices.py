@@ -1,0 +1,256 @@
+"""The driver contract: what a device driver is, what it may use, and how it is found.
+
+A driver is a :class:`Driver` subclass with a pydantic config model, an ``async run()`` that
+is its whole life, and command handlers declared with :func:`command`. It reaches the rest of
+the gateway only through its :class:`DriverContext`. Drivers and hardware back-ends are found
+through the entry-point groups ``community_gateway.drivers`` and
+``community_gateway.hardware``; the runtime never imports a driver package.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.errors import DriverNotFound
+from gateway.messages import Envelope, MessageType, Severity, isoformat, new_ulid
+from gateway.topics import SEGMENT_PATTERN
+
+if TYPE_CHECKING:
+    from gateway.clock import Clock
+    from gateway.hardware import Hardware
+    from gateway.outbox import Outbox, Priority
+    from gateway.db import DeviceStore
+    from gateway.topics import Topics
+
+__all__ = [
+    "CommandSpec",
+    "DeviceConfig",
+    "Driver",
+    "DriverContext",
+    "NoArgs",
+    "Runtime",
+    "command",
+    "driver_class",
+    "hardware_class",
+]
+
+
+class DeviceConfig(BaseModel):
+    """Fields every ``[[devices]]`` table has; drivers subclass it with their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    id: str = Field(pattern=SEGMENT_PATTERN)
+    name: str = ""
+    report_period_s: float = Field(default=60.0, gt=0, le=86_400)
+
+
+class NoArgs(BaseModel):
+    """Arguments of a command that takes none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command handler: its name, argument model and whether it must be signed."""
+
+    name: str
+    args: type[BaseModel]
+    actuating: bool
+    method: str
+
+
+_F = TypeVar("_F", bound=Callable[..., Awaitable[Mapping[str, Any]]])
+
+
+def command(
+    name: str | None = None, *, args: type[BaseModel] = NoArgs, actuating: bool = False
+) -> Callable[[_F], _F]:
+    """Declare a driver method as the handler of a command.
+
+    ``actuating`` commands (they open, close or change something) must be signed by an
+    operator. The handler receives the validated ``args`` model and returns the reply's
+    ``result``; it raises :class:`~gateway.errors.CommandRejected` to refuse.
+    """
+
+    def decorate(method: _F) -> _F:
+        spec = CommandSpec(name or method.__name__, args, actuating, method.__name__)
+        method.__command_spec__ = spec  # type: ignore[attr-defined]
+        return method
+
+    return decorate
+
+
+class Runtime(Protocol):
+    """What the runtime tells drivers about itself (for the gateway's own device)."""
+
+    @property
+    def boot(self) -> int: ...
+
+    def runtime_stats(self) -> dict[str, Any]: ...
+
+
+class DriverContext:
+    """Everything a driver may use: clock, pins, storage and the publish methods."""
+
+    def __init__(
+        self,
+        *,
+        config: DeviceConfig,
+        clock: Clock,
+        hardware: Hardware,
+        outbox: Outbox,
+        topics: Topics,
+        store: DeviceStore,
+        runtime: Runtime,
+        data_dir: Path,
+    ) -> None:
+        self.config = config
+        self.device_id = config.id
+        self.kind = config.kind
+        self.clock = clock
+        self.hardware = hardware
+        self.store = store
+        self.runtime = runtime
+        #: The gateway's state directory (for disk usage; drivers keep state in ``store``).
+        self.data_dir = data_dir
+        self.log = logging.getLogger(f"gateway.device.{config.id}")
+        self._outbox = outbox
+        self._topics = topics
+        self._state: dict[str, Any] = {}
+        self._available = True
+
+    @property
+    def pins(self) -> Any:
+        """The gpiozero pin factory to build this driver's devices on."""
+        return self.hardware.pin_factory
+
+    @property
+    def available(self) -> bool:
+        return self._available
+
+    async def publish_telemetry(self, data: Mapping[str, Any]) -> None:
+        """Readings; durable when this returns."""
+        from gateway.outbox import Priority
+
+        await self._publish("telemetry", dict(data), Priority.TELEMETRY)
+
+    async def publish_event(
+        self, event: str, severity: Severity = "info", **data: Any
+    ) -> None:
+        """Something happened; durable (and on disk) when this returns."""
+        from gateway.outbox import Priority
+
+        priority = Priority.CRITICAL if severity == "critical" else Priority.EVENT
+        self.log.log(
+            logging.WARNING if severity != "info" else logging.INFO, "event %s %s", event, data
+        )
+        await self._publish(
+            "event", {"event": event, "severity": severity, **data}, priority
+        )
+
+    async def publish_state(
+        self, state: Mapping[str, Any] | None = None, *, available: bool | None = None
+    ) -> None:
+        """Merge ``state`` into the device's retained state and publish it whole."""
+        from gateway.outbox import Priority
+
+        if state:
+            self._state.update(state)
+        if available is not None:
+            self._available = available
+        await self._publish(
+            "state", {**self._state, "available": self._available}, Priority.STATE, retain=True
+        )
+
+    async def set_available(self, available: bool) -> None:
+        """Publish a change of availability (nothing when it did not change)."""
+        if available != self._available:
+            await self.publish_state(available=available)
+
+    async def _publish(
+        self, type_: MessageType, data: dict[str, Any], priority: Priority, retain: bool = False
+    ) -> None:
+        ts = isoformat(self.clock.now())
+        msg_id = new_ulid()
+
+        def render(seq: int) -> bytes:
+            return Envelope(
+                msg_id=msg_id, seq=seq, ts=ts, device=self.device_id, kind=self.kind,
+                type=type_, data=data,
+            ).to_bytes()
+
+        await self._outbox.put_envelope(
+            self._topics.device(self.device_id, type_), render, priority, retain=retain
+        )
+
+
+class Driver(ABC):
+    """Base of every device driver."""
+
+    #: The ``kind`` of the ``[[devices]]`` tables this driver runs.
+    kind: ClassVar[str]
+    #: The pydantic model of its ``[[devices]]`` table.
+    config_model: ClassVar[type[DeviceConfig]]
+
+    def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
+        self.config = config
+        self.ctx = ctx
+
+    @abstractmethod
+    async def run(self) -> None:
+        """The device's whole life: read, decide, publish, until cancelled."""
+
+    def safe_state(self) -> None:  # noqa: B027 - optional hook
+        """Put every output in its safe state (called on stop and after a crash)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the gpiozero devices."""
+
+    @classmethod
+    def command_specs(cls) -> dict[str, CommandSpec]:
+        specs: dict[str, CommandSpec] = {}
+        for klass in reversed(cls.__mro__):
+            for value in vars(klass).values():
+                spec = getattr(value, "__command_spec__", None)
+                if isinstance(spec, CommandSpec):
+                    specs[spec.name] = spec
+        return specs
+
+
+@cache
+def _group(group: str) -> Mapping[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=group)}
+
+
+def driver_class(kind: str) -> type[Driver]:
+    """The driver registered for ``kind`` (entry-point group ``community_gateway.drivers``)."""
+    found = _group("community_gateway.drivers")
+    if kind not in found:
+        allowed = ", ".join(sorted(found)) or "none installed"
+        raise DriverNotFound(f"unknown device kind {kind!r} (allowed: {allowed})")
+    cls = found[kind].load()
+    if not (isinstance(cls, type) and issubclass(cls, Driver)):
+        raise DriverNotFound(f"entry point {kind!r} is not a Driver subclass")
+    return cls
+
+
+def hardware_class(name: str) -> Callable[..., Hardware]:
+    """The hardware back-end registered as ``name`` (group ``community_gateway.hardware``)."""
+    found = _group("community_gateway.hardware")
+    if name not in found:
+        allowed = ", ".join(sorted(found)) or "none installed"
+        raise DriverNotFound(f"unknown hardware {name!r} (allowed: {allowed})")
+    factory: Callable[..., Hardware] = found[name].load()
+    return factory

@@ -1,0 +1,102 @@
+"""The hardware a gateway runs on: pins, sysfs paths, and the bridge from gpiozero's threads.
+
+``hardware = "gpio"`` uses the board's own pins (lgpio on a Raspberry Pi). ``"simulated"``
+loads the simulated complex registered in the ``community_gateway.hardware`` entry-point
+group; ``"auto"`` picks gpio on a Raspberry Pi and the simulation elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from gateway.devices import hardware_class
+from gateway.errors import DeviceUnavailable
+
+if TYPE_CHECKING:
+    from gateway.clock import Clock
+    from gateway.config import GatewayConfig
+
+__all__ = ["GpioHardware", "Hardware", "in_loop", "is_raspberry_pi", "open_hardware"]
+
+_MODEL_FILE = Path("/proc/device-tree/model")
+
+
+@runtime_checkable
+class Hardware(Protocol):
+    """What drivers get from the hardware back-end (``ctx.hardware``)."""
+
+    #: The gpiozero pin factory every device is built on.
+    pin_factory: Any
+    #: The kernel's CPU temperature file (millidegrees Celsius).
+    cpu_temperature_file: Path
+    #: The 1-wire bus root holding ``28-*/w1_slave`` files.
+    w1_root: Path
+
+    def disk_usage(self, path: Path) -> tuple[int, int]:
+        """``(total, free)`` bytes of the filesystem holding ``path``."""
+        ...
+
+    async def run(self) -> None:
+        """Whatever the hardware needs to do while the gateway runs (the simulation lives)."""
+        ...
+
+    def close(self) -> None:
+        """Release the pins."""
+        ...
+
+
+class GpioHardware:
+    """The board's real pins and sysfs."""
+
+    cpu_temperature_file = Path("/sys/class/thermal/thermal_zone0/temp")
+    w1_root = Path("/sys/bus/w1/devices")
+
+    def __init__(self) -> None:
+        try:
+            from gpiozero.pins.lgpio import LGPIOFactory
+        except ImportError as err:
+            raise DeviceUnavailable(
+                "hardware = 'gpio' needs the lgpio library: sudo apt install python3-lgpio"
+            ) from err
+        self.pin_factory = LGPIOFactory()
+
+    def disk_usage(self, path: Path) -> tuple[int, int]:
+        usage = shutil.disk_usage(path)
+        return usage.total, usage.free
+
+    async def run(self) -> None:
+        await asyncio.Event().wait()
+
+    def close(self) -> None:
+        self.pin_factory.close()
+
+
+def is_raspberry_pi() -> bool:
+    try:
+        return "Raspberry Pi" in _MODEL_FILE.read_text(errors="replace")
+    except OSError:
+        return False
+
+
+def open_hardware(config: GatewayConfig, clock: Clock) -> Hardware:
+    """The hardware back-end the configuration asks for."""
+    choice = config.hardware
+    if choice == "auto":
+        choice = "gpio" if is_raspberry_pi() else "simulated"
+    if choice == "gpio":
+        return GpioHardware()
+    factory = hardware_class(choice)
+    return factory(config=config, clock=clock)
+
+
+def in_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> Callable[[], None]:
+    """Wrap a gpiozero callback (run on gpiozero's thread) to run in the event loop instead."""
+
+    def bridge() -> None:
+        loop.call_soon_threadsafe(callback)
+
+    return bridge
