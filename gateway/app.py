@@ -126,14 +126,22 @@ class Gateway:
                 if not flushed:
                     log.warning("%d messages stay in the outbox for the next start",
                                 self.outbox.depth)
-                await self.uplink.announce_offline()
-                for task in service:
-                    task.cancel()
+                await self.uplink.stop()
+                await _cancel_all(service)
         finally:
             self.hardware.close()
             self.db.sync()
             self.db.close()
             log.info("stopped")
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait for them, cancelling again any that swallowed it."""
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=1.0)
 
 
 def _notify(state: str) -> None:

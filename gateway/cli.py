@@ -67,7 +67,7 @@ def _load(path: Path) -> GatewayConfig:
         return load_config(path)
     except ConfigError as error:
         for problem in error.problems:
-            err.print(str(problem), markup=False, highlight=False)
+            typer.echo(str(problem), err=True)
         raise typer.Exit(2) from None
 
 
@@ -99,7 +99,7 @@ def config_check(
                 for p in error.problems]})
         else:
             for problem in error.problems:
-                err.print(str(problem), markup=False, highlight=False)
+                typer.echo(str(problem), err=True)
         raise typer.Exit(2) from None
     summary = {"ok": True, "site": cfg.site, "gateway": cfg.gateway_id,
                "devices": [{"id": d.id, "kind": d.kind} for d in cfg.devices]}

@@ -87,6 +87,7 @@ class Uplink:
         self._acked: list[int] = []
         self.connects = 0
         self._client_was_up = False
+        self._stopping = False
         #: Rows up to this id were stored before this process could deliver them.
         self._previous_backlog = outbox.last_id
         self.client_id = settings.client_id or f"{topics.site}-{topics.gateway}"
@@ -112,7 +113,7 @@ class Uplink:
         """Stay connected until cancelled; reconnect with jittered exponential backoff."""
         attempt = 0
         last_error = ""
-        while True:
+        while not self._stopping:
             self._state = "connecting"
             try:
                 await self._session()
@@ -122,6 +123,8 @@ class Uplink:
                     log.warning("uplink to %s:%d: %s", self._settings.host,
                                 self._settings.port, message)
                     last_error = message
+            if self._stopping:
+                break
             self._state = "offline"
             self._flush_acks()
             if self._client_was_up:
@@ -155,6 +158,9 @@ class Uplink:
                     self._topics.status, self._status(True), qos=1, retain=True
                 )
                 await client.subscribe(self._topics.command_filter, qos=1)
+                if self._stopping:  # stop() came while we were connecting
+                    await self._publish_offline(client)
+                    return
                 self._state = "online"
                 log.info("uplink online (%s:%d)", self._settings.host, self._settings.port)
                 async with asyncio.TaskGroup() as tg:
@@ -165,7 +171,8 @@ class Uplink:
                 raise group.exceptions[0] from None
             finally:
                 self._client = None
-                self._state = "offline"
+                if not self._stopping:
+                    self._state = "offline"
 
     async def _receive(self, client: aiomqtt.Client, tg: asyncio.TaskGroup) -> None:
         limit = asyncio.Semaphore(_MAX_CONCURRENT_COMMANDS)
@@ -229,16 +236,18 @@ class Uplink:
             await asyncio.sleep(0.02)
         return False
 
-    async def announce_offline(self) -> None:
-        """Publish the retained offline status before a clean stop."""
-        client = self._client
-        if client is None or self._state != "online":
-            return
+    async def stop(self) -> None:
+        """Publish the retained offline status (when online) and stop reconnecting."""
+        self._stopping = True
+        if self._client is not None:
+            await self._publish_offline(self._client)
+        self._state = "stopped"
+
+    async def _publish_offline(self, client: aiomqtt.Client) -> None:
         with contextlib.suppress(aiomqtt.MqttError):
             await client.publish(
                 self._topics.status, self._status(False), qos=1, retain=True, timeout=3
             )
-        self._state = "stopped"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,36 @@
+"""HIL fixtures: a gateway process on simulated hardware against the ``broker`` fixture."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from harness import GatewayProcess, Upstream, gateway_config, operator_key  # noqa: E402
+
+from gateway.broker import MosquittoBroker  # noqa: E402
+
+
+@pytest.fixture
+def key_pair() -> tuple[object, str]:
+    return operator_key()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, broker: MosquittoBroker,
+            key_pair: tuple[object, str]) -> Iterator[GatewayProcess]:
+    config = tmp_path / "gateway.toml"
+    config.write_text(gateway_config(tmp_path / "data", broker.port, public_key=key_pair[1]))
+    process = GatewayProcess(config)
+    yield process
+    process.close()
+
+
+@pytest.fixture
+async def upstream(broker: MosquittoBroker) -> AsyncIterator[Upstream]:
+    async with Upstream(broker.port).running() as observer:
+        yield observer

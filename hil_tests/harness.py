@@ -1,0 +1,170 @@
+"""The HIL harness: the gateway as a real process, and an observer of what upstream sees."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gateway.config import MqttSettings
+from gateway.topics import Topics
+from gateway.uplink import Observer, ReceivedMessage
+
+SITE = "hil-site"
+GATEWAY = "gw-hil"
+TOPICS = Topics("cg/v1", SITE, GATEWAY)
+
+
+def operator_key() -> tuple[Ed25519PrivateKey, str]:
+    import base64
+
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes(serialization.Encoding.Raw,
+                                           serialization.PublicFormat.Raw)
+    return key, base64.b64encode(public).decode()
+
+
+def gateway_config(data_dir: Path, port: int, *, public_key: str | None = None,
+                   report_period_s: float = 0.1, extra: str = "") -> str:
+    operators = (f'[[commands.operators]]\nname = "hil"\npublic_key = "{public_key}"\n'
+                 if public_key else "")
+    return f"""
+site = "{SITE}"
+gateway_id = "{GATEWAY}"
+data_dir = "{data_dir}"
+hardware = "simulated"
+log_level = "debug"
+
+[mqtt]
+host = "127.0.0.1"
+port = {port}
+keepalive_s = 5
+reconnect_min_s = 0.1
+backlog_reconnect_max_s = 0.5
+
+{operators}
+[[devices]]
+kind = "gateway"
+id = "gateway"
+report_period_s = {report_period_s}
+sample_period_s = {report_period_s}
+{extra}
+"""
+
+
+class GatewayProcess:
+    """``python -m gateway run --config FILE`` as a child process."""
+
+    def __init__(self, config_file: Path) -> None:
+        self.config_file = config_file
+        self.log_file = config_file.with_suffix(".log")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.log_file.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "run", "--config", str(self.config_file)],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+    def signal(self, sig: int) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        return self.process.wait(20)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    def close(self) -> None:
+        if self.alive:
+            assert self.process is not None
+            self.process.kill()
+            self.process.wait()
+
+
+class Upstream:
+    """Records everything the broker delivers under the gateway's root."""
+
+    def __init__(self, port: int) -> None:
+        self.settings = MqttSettings(host="127.0.0.1", port=port)
+        self.messages: list[ReceivedMessage] = []
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Upstream]:
+        self._task = asyncio.create_task(self._follow())
+        try:
+            yield self
+        finally:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _follow(self) -> None:
+        """Stay subscribed, reconnecting while the broker is down (as a cloud would)."""
+        while True:
+            try:
+                async with Observer(self.settings, identifier=f"upstream-{id(self)}") as client:
+                    await client.subscribe(TOPICS.everything)
+                    async for message in client.messages():
+                        self.messages.append(message)
+                        self._changed.set()
+            except Exception:
+                await asyncio.sleep(0.1)
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+        async with asyncio.timeout(timeout):
+            while not (result := predicate()):
+                self._changed.clear()
+                await self._changed.wait()
+            return result
+
+    def envelopes(self, type_: str | None = None) -> list[dict[str, Any]]:
+        found = []
+        for m in self.messages:
+            if TOPICS.parse_device(m.topic):
+                body = m.json()
+                if type_ is None or body["type"] == type_:
+                    found.append(body)
+        return found
+
+    def statuses(self) -> list[dict[str, Any]]:
+        return [m.json() for m in self.messages if m.topic == TOPICS.status]
+
+    def replies(self) -> dict[str, dict[str, Any]]:
+        prefix = f"{TOPICS.root}/reply/"
+        return {m.topic[len(prefix):]: m.json() for m in self.messages
+                if m.topic.startswith(prefix)}
+
+    async def send(self, device: str, command: str, body: dict[str, Any] | bytes) -> None:
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        async with Observer(self.settings) as client:
+            await client.publish(TOPICS.command(device, command), payload)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
