@@ -34,6 +34,18 @@ UplinkState = Literal["connecting", "online", "offline", "stopped"]
 CommandHandler = Callable[[str, bytes], Awaitable[None]]
 
 _ACK_INTERVAL_S = 0.01
+
+
+class _QuietPending(logging.Filter):
+    """aiomqtt warns on every publish while more than ten await their PUBACK; with an
+    in-flight window that is the normal state, not a problem."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pending publish calls" not in record.getMessage()
+
+
+_mqtt_log = logging.getLogger("gateway.uplink.mqtt")
+_mqtt_log.addFilter(_QuietPending())
 _MAX_CONCURRENT_COMMANDS = 16
 
 
@@ -59,6 +71,7 @@ def _client(settings: MqttSettings, **extra: Any) -> aiomqtt.Client:
         keepalive=settings.keepalive_s,
         tls_context=tls_context,
         timeout=10,
+        logger=_mqtt_log,
         **extra,
     )
 

@@ -1,0 +1,189 @@
+"""Commands: authentication, validation, replay, and no payload can crash the router."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.commands import CommandRouter, sign_command
+from gateway.config import CommandSettings, Operator
+from gateway.db import Database
+from gateway.devices import DeviceConfig, Driver, command
+from gateway.errors import CommandRejected
+from gateway.messages import Reply
+from gateway.outbox import Outbox
+from gateway.topics import Topics
+
+T = Topics("cg/v1", "park", "gw")
+KEY = Ed25519PrivateKey.generate()
+PUBLIC = base64.b64encode(KEY.public_key().public_bytes(
+    serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()
+
+
+class ValveArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    open: bool
+    seconds: float = Field(default=1.0, gt=0, le=60)
+
+
+class Valve(Driver):
+    """A tiny real driver: records what it was told."""
+
+    kind = "valve"
+    config_model = DeviceConfig
+
+    def __init__(self) -> None:  # no context needed to handle commands
+        self.calls: list[ValveArgs] = []
+
+    async def run(self) -> None:
+        return None
+
+    @command(args=ValveArgs, actuating=True)
+    async def set(self, args: ValveArgs) -> dict[str, Any]:
+        if args.seconds > 30:
+            raise CommandRejected("refused", "longer than the valve allows", "args.seconds")
+        self.calls.append(args)
+        return {"open": args.open}
+
+    @command()
+    async def status(self, args: BaseModel) -> dict[str, Any]:
+        return {"calls": len(self.calls)}
+
+    @command()
+    async def broken(self, args: BaseModel) -> dict[str, Any]:
+        raise ZeroDivisionError
+
+
+def make_router(db_path: Path) -> tuple[CommandRouter, Valve, Outbox]:
+    db = Database(db_path)
+    outbox = Outbox(db)
+    router = CommandRouter(T, outbox, db, CommandSettings(
+        operators=[Operator(name="ops", public_key=PUBLIC)], max_payload_bytes=1024))
+    valve = Valve()
+    router.register("valve-1", valve)
+    return router, valve, outbox
+
+
+@pytest.fixture
+def router(tmp_path: Path) -> tuple[CommandRouter, Valve, Outbox]:
+    return make_router(tmp_path / "g.sqlite3")
+
+
+def signed(name: str, cid: str, args: dict[str, Any], **kw: Any) -> bytes:
+    return json.dumps(sign_command(KEY, T.command("valve-1", name), cid, args, **kw)).encode()
+
+
+async def send(router: CommandRouter, name: str, payload: bytes,
+               device: str = "valve-1") -> Reply:
+    return await router.handle(T.command(device, name), payload)
+
+
+async def test_signed_command_runs_and_reply_is_stored(router: Any) -> None:
+    r, valve, outbox = router
+    reply = await send(r, "set", signed("set", "c1", {"open": True}))
+    assert reply == Reply(id="c1", ok=True, result={"open": True})
+    assert valve.calls == [ValveArgs(open=True)]
+    stored = outbox.fetch(0, 10)
+    assert stored[-1].topic == T.reply("c1")
+    assert json.loads(stored[-1].payload) == {"id": "c1", "ok": True, "result": {"open": True}}
+
+
+@pytest.mark.parametrize(("payload", "code", "field"), [
+    (b"", "malformed", None),
+    (b"[1, 2]", "malformed", None),
+    (b'{"id": "x"', "malformed", None),
+    (b'{"args": {}}', "malformed", "id"),
+    (b'{"id": "a/b"}', "malformed", "id"),
+    (b'{"id": "x", "args": [], "extra": 1}', "malformed", "args"),
+    (b'{"id": "x", "args": {"open": true}}', "unauthenticated", "sig"),
+    (b"x" * 2000, "malformed", None),
+])
+async def test_bad_payloads_get_error_replies(router: Any, payload: bytes, code: str,
+                                              field: str | None) -> None:
+    r, valve, _ = router
+    reply = await send(r, "set", payload)
+    assert reply.ok is False and reply.error is not None
+    assert (reply.error.code, reply.error.field) == (code, field)
+    assert valve.calls == []
+
+
+async def test_expired_forged_and_far_future_commands_are_refused(router: Any) -> None:
+    r, valve, _ = router
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    assert (await send(r, "set", signed("set", "c1", {"open": True}, now=past))).error.code \
+        == "expired"  # type: ignore[union-attr]
+    body = json.loads(signed("set", "c2", {"open": True}))
+    body["args"]["open"] = False  # tampered after signing
+    reply = await send(r, "set", json.dumps(body).encode())
+    assert reply.error is not None and reply.error.code == "unauthenticated"
+    other = Ed25519PrivateKey.generate()
+    foreign = sign_command(other, T.command("valve-1", "set"), "c3", {"open": True})
+    reply = await send(r, "set", json.dumps(foreign).encode())
+    assert reply.error is not None and reply.error.message.startswith("signature matches no")
+    reply = await send(r, "set", signed("set", "c4", {"open": True}, ttl_s=86_400))
+    assert reply.error is not None and reply.error.field == "expires"
+    # A signature for one device does not open another.
+    reply = await r.handle(T.command("valve-2", "set"), signed("set", "c5", {"open": True}))
+    assert reply.error is not None and reply.error.code == "unknown_device"
+    assert valve.calls == []
+
+
+async def test_replay_is_refused_even_after_a_restart(tmp_path: Path) -> None:
+    r, valve, _ = make_router(tmp_path / "g.sqlite3")
+    payload = signed("set", "c1", {"open": True})
+    assert (await send(r, "set", payload)).ok
+    assert (await send(r, "set", payload)).error.code == "replayed"  # type: ignore[union-attr]
+    restarted, valve2, _ = make_router(tmp_path / "g.sqlite3")
+    assert (await send(restarted, "set", payload)).error.code == "replayed"  # type: ignore[union-attr]
+    assert len(valve.calls) == 1 and valve2.calls == []
+
+
+async def test_validation_names_the_field_and_handlers_may_refuse(router: Any) -> None:
+    r, _, _ = router
+    reply = await send(r, "set", signed("set", "c1", {"open": "maybe"}))
+    assert reply.error is not None
+    assert (reply.error.code, reply.error.field) == ("invalid_args", "args.open")
+    reply = await send(r, "set", signed("set", "c2", {"open": True, "seconds": 45}))
+    assert reply.error is not None
+    assert (reply.error.code, reply.error.field) == ("refused", "args.seconds")
+    reply = await send(r, "nope", b'{"id": "c3"}')
+    assert reply.error is not None and reply.error.code == "unknown_command"
+    assert "allowed: broken, set, status" in reply.error.message
+    reply = await send(r, "broken", b'{"id": "c4"}')
+    assert reply.error is not None and reply.error.code == "internal"
+    assert (await send(r, "status", b'{"id": "c5"}')).result == {"calls": 0}
+
+
+@settings(max_examples=2000, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          deadline=None)
+@given(payload=st.one_of(
+    st.binary(max_size=300),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                 lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c,
+                                                                        max_size=4),
+                 max_leaves=12).map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries({"id": st.text(max_size=10), "args": st.dictionaries(
+        st.sampled_from(["open", "seconds", "x"]), st.integers() | st.text(max_size=5)),
+        "sig": st.text(max_size=90), "expires": st.text(max_size=30)},
+    ).map(lambda v: json.dumps(v).encode()),
+), name=st.sampled_from(["set", "status", "x"]))
+async def test_no_payload_crashes_the_router_and_each_gets_one_reply(
+    router: Any, payload: bytes, name: str
+) -> None:
+    r, valve, outbox = router
+    before = outbox.last_id
+    reply = await send(r, name, payload)
+    assert isinstance(reply, Reply)
+    assert outbox.last_id == before + 1
+    if name == "set":
+        assert not reply.ok and valve.calls == []

@@ -1,0 +1,77 @@
+"""Configuration: the example and demo load; every mistake names file, key and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import load_config, parse_config
+from gateway.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+MINIMAL = 'site = "park"\ngateway_id = "gw"\n'
+
+
+@pytest.mark.parametrize("name", ["gateway.example.toml", "demo.toml"])
+def test_shipped_configurations_load(name: str) -> None:
+    config = load_config(ROOT / "config" / name)
+    assert config.devices and config.devices[0].kind == "gateway"
+
+
+def test_defaults_and_relative_data_dir(tmp_path: Path) -> None:
+    file = tmp_path / "g.toml"
+    file.write_text(MINIMAL + 'data_dir = "state"\n')
+    config = load_config(file)
+    assert config.data_dir == tmp_path / "state"
+    assert config.mqtt.prefix == "cg/v1" and config.hardware == "auto"
+    assert parse_config(MINIMAL).data_dir == Path("/var/lib/community-gateway")
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "g.toml")
+    return [str(p) for p in info.value.problems]
+
+
+def test_unknown_keys_are_errors_with_what_is_allowed() -> None:
+    found = problems(MINIMAL + "[mqtt]\nhots = 'x'\n")
+    assert found == ["g.toml:mqtt.hots: unknown key (allowed: backlog_reconnect_max_s, "
+                     "client_id, host, inflight, keepalive_s, password, port, prefix, "
+                     "reconnect_max_s, reconnect_min_s, tls, username) (line 4)"]
+
+
+def test_device_errors_name_the_device_index_and_line() -> None:
+    text = MINIMAL + (
+        '[[devices]]\nkind = "gateway"\nid = "gateway"\n'
+        '[[devices]]\nkind = "gateway"\nid = "gateway"\nreport_period_s = -1\n'
+        '[[devices]]\nkind = "toaster"\nid = "t"\n'
+        '[[devices]]\nid = "nokind"\n'
+    )
+    assert problems(text) == [
+        "g.toml:devices.1.report_period_s: Input should be greater than 0 (line 9)",
+        "g.toml:devices.2.kind: unknown device kind 'toaster' (allowed: gateway) (line 11)",
+        "g.toml:devices.3.kind: missing; every device needs a kind (line 13)",
+    ]
+
+
+def test_duplicate_ids_missing_keys_and_bad_values() -> None:
+    text = ('gateway_id = "gw/1"\nhardware = "fpga"\n'
+            '[[devices]]\nkind = "gateway"\nid = "a"\n[[devices]]\nkind = "gateway"\nid = "a"\n'
+            '[[commands.operators]]\nname = "x"\npublic_key = "abc"\n')
+    found = problems(text)
+    assert "g.toml:devices.1.id: duplicate device id 'a'; ids must be unique (line 8)" in found
+    assert "g.toml:site: missing; this key is required" in found
+    assert any(p.startswith("g.toml:gateway_id: String should match pattern") for p in found)
+    assert "g.toml:hardware: Input should be 'auto', 'gpio' or 'simulated' (line 2)" in found
+    assert any(p.startswith("g.toml:commands.operators.0.public_key: Value error, not base64")
+               for p in found)
+
+
+def test_toml_syntax_errors_give_the_line() -> None:
+    assert problems(MINIMAL + "[mqtt\n")[0].endswith("(line 3)")
+
+
+def test_unreadable_file() -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config("/nonexistent/g.toml")

@@ -1,0 +1,122 @@
+"""The uplink against a real Mosquitto: birth, drain after PUBACK, reconnect, commands."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from gateway.broker import MosquittoBroker
+from gateway.config import MqttSettings
+from gateway.db import Database
+from gateway.errors import UplinkError
+from gateway.messages import Envelope
+from gateway.outbox import Outbox, Priority
+from gateway.topics import Topics
+from gateway.uplink import Observer, ReceivedMessage, Uplink
+
+T = Topics("cg/v1", "unit", "gw")
+
+
+def envelope(seq: int) -> bytes:
+    return Envelope(msg_id=f"m{seq}", seq=seq, ts="2026-11-22T10:15:00.123Z", device="d",
+                    kind="k", type="telemetry", data={}).to_bytes()
+
+
+@contextlib.asynccontextmanager
+async def running(uplink: Uplink) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(uplink.run())
+    try:
+        yield task
+    finally:
+        await uplink.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def collect(settings: MqttSettings, into: list[ReceivedMessage]) -> None:
+    """Record everything, reconnecting quickly while the broker is down."""
+    while True:
+        try:
+            async with Observer(settings) as observer:
+                await observer.subscribe(T.everything)
+                async for message in observer.messages():
+                    into.append(message)
+        except UplinkError:
+            await asyncio.sleep(0.02)
+
+
+async def eventually(check: object, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():  # type: ignore[operator]
+            await asyncio.sleep(0.02)
+
+
+async def test_drains_in_order_deletes_after_puback_and_survives_a_restart(
+    tmp_path: Path, broker: MosquittoBroker
+) -> None:
+    # The gateway reconnects after 0.5-1 s; the recording observer sooner.
+    settings = MqttSettings(host="127.0.0.1", port=broker.port, reconnect_min_s=1.0,
+                            backlog_reconnect_max_s=1.0)
+    outbox = Outbox(Database(tmp_path / "g.sqlite3"))
+    commands: list[tuple[str, bytes]] = []
+
+    async def on_command(topic: str, payload: bytes) -> None:
+        commands.append((topic, payload))
+
+    seen: list[ReceivedMessage] = []
+    watcher = asyncio.create_task(collect(settings, seen))
+    await asyncio.sleep(0.2)
+    for _ in range(3):  # stored before the gateway ever connected: historical
+        await outbox.put_envelope(T.device("d", "telemetry"), envelope, Priority.TELEMETRY)
+    uplink = Uplink(settings, T, outbox, boot=7, birth=lambda: {"devices": []},
+                    on_command=on_command)
+    async with running(uplink):
+        await eventually(lambda: uplink.state == "online" and outbox.depth == 0)
+        for _ in range(200):
+            await outbox.put_envelope(T.device("d", "telemetry"), envelope, Priority.TELEMETRY)
+        await eventually(lambda: outbox.depth == 0)
+        async with Observer(settings) as client:
+            await client.publish(T.command("d", "ping"), b'{"id": "1"}')
+        await eventually(lambda: commands)
+        assert commands == [(T.command("d", "ping"), b'{"id": "1"}')]
+
+        broker.stop()
+        await eventually(lambda: uplink.state != "online")
+        for _ in range(50):
+            await outbox.put_envelope(T.device("d", "telemetry"), envelope, Priority.TELEMETRY)
+        assert outbox.depth == 50
+        broker.start()
+        await eventually(lambda: outbox.depth == 0)
+    watcher.cancel()
+    envelopes = [m.json() for m in seen if m.topic.endswith("/telemetry")]
+    seqs = [e["seq"] for e in envelopes]
+    assert sorted(set(seqs)) == list(range(1, 254))
+    by_seq = {e["seq"]: e["historical"] for e in envelopes}
+    assert all(by_seq[s] for s in (1, 2, 3)) and not by_seq[100]
+    assert all(by_seq[s] for s in range(204, 254))
+    assert uplink.connects == 2
+    births = [json.loads(m.payload) for m in seen if m.topic == T.status]
+    assert births[0] == {"online": True, "boot": 7, "devices": []}
+
+
+async def test_offline_start_keeps_retrying_without_losing_anything(tmp_path: Path) -> None:
+    from gateway.broker import free_port
+
+    settings = MqttSettings(host="127.0.0.1", port=free_port(), reconnect_min_s=0.01,
+                            reconnect_max_s=0.05)
+    outbox = Outbox(Database(tmp_path / "g.sqlite3"))
+    await outbox.put_envelope("t", envelope, Priority.EVENT)
+
+    async def ignore(topic: str, payload: bytes) -> None:
+        return None
+
+    uplink = Uplink(settings, T, outbox, boot=1, birth=dict, on_command=ignore)
+    async with running(uplink):
+        await asyncio.sleep(0.5)
+        assert uplink.state in {"connecting", "offline"}
+        assert outbox.depth == 1
+    assert uplink.state == "stopped"
