@@ -26,8 +26,9 @@ class Reporter:
         """Whether ``values`` (read at monotonic time ``now``) should be sent."""
         if self._last is None or now - self._last_at >= self.period_s:
             return True
-        return any(_changed(self._last.get(k), values.get(k), band)
-                   for k, band in self._deadbands.items())
+        return any(
+            _changed(self._last.get(k), values.get(k), band) for k, band in self._deadbands.items()
+        )
 
     def sent(self, values: Mapping[str, Any], now: float) -> None:
         self._last = dict(values)

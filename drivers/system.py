@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from gpiozero import CPUTemperature
 from gpiozero.exc import GPIOZeroError
@@ -45,8 +45,12 @@ class GatewayDevice(Driver):
     config_model = GatewayDeviceConfig
     config: GatewayDeviceConfig
 
-    _DEADBANDS = {"cpu_temp_c": 2.0, "disk_free_percent": 1.0, "outbox_dropped": 0,
-                  "uplink": 0}
+    _DEADBANDS: ClassVar[dict[str, float]] = {
+        "cpu_temp_c": 2.0,
+        "disk_free_percent": 1.0,
+        "outbox_dropped": 0,
+        "uplink": 0,
+    }
 
     async def run(self) -> None:
         ctx = self.ctx
@@ -58,8 +62,9 @@ class GatewayDevice(Driver):
         self._cpu = CPUTemperature(
             sensor_file=str(ctx.hardware.cpu_temperature_file), pin_factory=ctx.pins
         )
-        await ctx.publish_state({"name": cfg.name or "gateway", "report_period_s": period},
-                                available=True)
+        await ctx.publish_state(
+            {"name": cfg.name or "gateway", "report_period_s": period}, available=True
+        )
         try:
             while True:
                 values = self.read()
@@ -69,9 +74,11 @@ class GatewayDevice(Driver):
                     self._reporter.sent(values, now)
                 change = hot.update(values["cpu_temp_c"])
                 if change:
-                    await ctx.publish_event("cpu_hot" if change == "tripped" else "cpu_hot_cleared",
-                                            "warning" if change == "tripped" else "info",
-                                            cpu_temp_c=values["cpu_temp_c"])
+                    await ctx.publish_event(
+                        "cpu_hot" if change == "tripped" else "cpu_hot_cleared",
+                        "warning" if change == "tripped" else "info",
+                        cpu_temp_c=values["cpu_temp_c"],
+                    )
                 change = low_disk.update(values["disk_free_percent"])
                 if change:
                     await ctx.publish_event(
@@ -118,8 +125,7 @@ class GatewayDevice(Driver):
     @command()
     async def ping(self, args: BaseModel) -> dict[str, Any]:
         """Answer with the gateway's time and boot: proves the command path."""
-        return {"pong": True, "ts": isoformat(self.ctx.clock.now()),
-                "boot": self.ctx.runtime.boot}
+        return {"pong": True, "ts": isoformat(self.ctx.clock.now()), "boot": self.ctx.runtime.boot}
 
     @command()
     async def report_now(self, args: BaseModel) -> dict[str, Any]:
@@ -144,9 +150,7 @@ def _cpu_temperature(sensor: CPUTemperature) -> float | None:
 
 def _memory_used_percent() -> float | None:
     try:
-        fields = dict(
-            line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines()
-        )
+        fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
         total = int(fields["MemTotal"].split()[0])
         available = int(fields["MemAvailable"].split()[0])
     except (OSError, KeyError, ValueError):

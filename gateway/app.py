@@ -28,7 +28,7 @@ from gateway.supervisor import supervise
 from gateway.topics import Topics
 from gateway.uplink import Uplink
 
-__all__ = ["Gateway", "VERSION", "run_until_signalled"]
+__all__ = ["VERSION", "Gateway", "run_until_signalled"]
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +62,25 @@ class Gateway:
         self.drivers: list[Driver] = []
         for device in config.devices:
             ctx = DriverContext(
-                config=device, clock=self.clock, hardware=self.hardware, outbox=self.outbox,
-                topics=self.topics, store=self.db.device_store(device.id), runtime=self,
+                config=device,
+                clock=self.clock,
+                hardware=self.hardware,
+                outbox=self.outbox,
+                topics=self.topics,
+                store=self.db.device_store(device.id),
+                runtime=self,
                 data_dir=config.data_dir,
             )
             driver = driver_class(device.kind)(device, ctx)
             self.drivers.append(driver)
             self.router.register(device.id, driver)
         self.uplink = Uplink(
-            config.mqtt, self.topics, self.outbox, boot=self._boot,
-            birth=self._birth, on_command=self._on_command,
+            config.mqtt,
+            self.topics,
+            self.outbox,
+            boot=self._boot,
+            birth=self._birth,
+            on_command=self._on_command,
         )
 
     @property
@@ -100,8 +109,12 @@ class Gateway:
         """Run until ``stop`` is set, then stop cleanly."""
         log.info(
             "gateway %s boot %d: %d devices, hardware %s, broker %s:%d",
-            self.topics.root, self._boot, len(self.drivers), self.config.hardware,
-            self.config.mqtt.host, self.config.mqtt.port,
+            self.topics.root,
+            self._boot,
+            len(self.drivers),
+            self.config.hardware,
+            self.config.mqtt.host,
+            self.config.mqtt.port,
         )
         try:
             async with asyncio.TaskGroup() as tg:
@@ -112,8 +125,7 @@ class Gateway:
                     tg.create_task(_watchdog(), name="watchdog"),
                 ]
                 devices = [
-                    tg.create_task(supervise(d), name=f"driver-{d.config.id}")
-                    for d in self.drivers
+                    tg.create_task(supervise(d), name=f"driver-{d.config.id}") for d in self.drivers
                 ]
                 _notify("READY=1")
                 await stop.wait()
@@ -124,8 +136,9 @@ class Gateway:
                 await asyncio.gather(*devices, return_exceptions=True)
                 flushed = await self.uplink.flush(FLUSH_TIMEOUT_S)
                 if not flushed:
-                    log.warning("%d messages stay in the outbox for the next start",
-                                self.outbox.depth)
+                    log.warning(
+                        "%d messages stay in the outbox for the next start", self.outbox.depth
+                    )
                 await self.uplink.stop()
                 await _cancel_all(service)
         finally:

@@ -37,8 +37,11 @@ from gateway.uplink import Observer, ReceivedMessage
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(help="Edge gateway of a residential complex.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Edge gateway of a residential complex.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Inspect the store-and-forward queue.", no_args_is_help=True)
 keys_app = typer.Typer(help="Operator keys that sign commands.", no_args_is_help=True)
@@ -57,7 +60,8 @@ DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
 
 def _setup_logging(level: str) -> None:
     logging.basicConfig(
-        level=level.upper(), stream=sys.stderr,
+        level=level.upper(),
+        stream=sys.stderr,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
 
@@ -94,15 +98,25 @@ def config_check(
         cfg = load_config(file)
     except ConfigError as error:
         if as_json:
-            out.print_json(data={"ok": False, "problems": [
-                {"file": p.file, "path": p.path, "message": p.message, "line": p.line}
-                for p in error.problems]})
+            out.print_json(
+                data={
+                    "ok": False,
+                    "problems": [
+                        {"file": p.file, "path": p.path, "message": p.message, "line": p.line}
+                        for p in error.problems
+                    ],
+                }
+            )
         else:
             for problem in error.problems:
                 typer.echo(str(problem), err=True)
         raise typer.Exit(2) from None
-    summary = {"ok": True, "site": cfg.site, "gateway": cfg.gateway_id,
-               "devices": [{"id": d.id, "kind": d.kind} for d in cfg.devices]}
+    summary = {
+        "ok": True,
+        "site": cfg.site,
+        "gateway": cfg.gateway_id,
+        "devices": [{"id": d.id, "kind": d.kind} for d in cfg.devices],
+    }
     if as_json:
         out.print_json(data=summary)
     else:
@@ -141,14 +155,16 @@ def keys_new(
         err.print(f"{out_file} exists; refusing to overwrite a key")
         raise typer.Exit(1)
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     out_file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(out_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
-    public = base64.b64encode(key.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()
+    public = base64.b64encode(
+        key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    ).decode()
     out.print(f"private key written to {out_file} (keep it off the gateway)")
     out.print("add to the gateway's configuration:\n")
     print(f'[[commands.operators]]\nname = "{name}"\npublic_key = "{public}"')
@@ -158,8 +174,9 @@ def _broker_settings(cfg: GatewayConfig, broker: str | None) -> MqttSettings:
     if broker is None:
         return cfg.mqtt
     url = urlparse(broker if "://" in broker else f"mqtt://{broker}")
-    return cfg.mqtt.model_copy(update={"host": url.hostname or "localhost",
-                                       "port": url.port or 1883})
+    return cfg.mqtt.model_copy(
+        update={"host": url.hostname or "localhost", "port": url.port or 1883}
+    )
 
 
 @command_app.command("send")
@@ -190,8 +207,9 @@ def command_send(
         body = sign_command(key, topic, command_id, arguments)
     else:
         body = {"id": command_id, "args": arguments}
-    reply = asyncio.run(_request(_broker_settings(cfg, broker), topic,
-                                 topics.reply(command_id), body, timeout))
+    reply = asyncio.run(
+        _request(_broker_settings(cfg, broker), topic, topics.reply(command_id), body, timeout)
+    )
     if reply is None:
         err.print(f"no reply within {timeout} s (is the gateway online?)")
         raise typer.Exit(1)
@@ -199,8 +217,9 @@ def command_send(
     raise typer.Exit(0 if reply.get("ok") else 1)
 
 
-async def _request(settings: MqttSettings, topic: str, reply_topic: str,
-                   body: dict[str, Any], timeout: float) -> Any:
+async def _request(
+    settings: MqttSettings, topic: str, reply_topic: str, body: dict[str, Any], timeout: float
+) -> Any:
     async with Observer(settings) as client:
         await client.subscribe(reply_topic)
         await client.publish(topic, json.dumps(body).encode())
@@ -214,10 +233,13 @@ async def _request(settings: MqttSettings, topic: str, reply_topic: str,
 @app.command()
 def demo(
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
-    broker: Annotated[str | None, typer.Option(help="Use this broker (mqtt://host:port) "
-                                               "instead of an embedded one.")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c",
-                                                help="Default: config/demo.toml")] = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(help="Use this broker (mqtt://host:port) instead of an embedded one."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Default: config/demo.toml")
+    ] = None,
 ) -> None:
     """Run the simulated complex with an embedded broker and show what upstream receives."""
     path = config or DEMO_CONFIG
@@ -240,8 +262,7 @@ async def _broker(url: str | None) -> AsyncIterator[tuple[str, int]]:
     yield parsed.hostname or "localhost", parsed.port or 1883
 
 
-async def _demo(cfg: GatewayConfig, broker: str | None, duration: float | None,
-                live: bool) -> None:
+async def _demo(cfg: GatewayConfig, broker: str | None, duration: float | None, live: bool) -> None:
     async with _broker(broker) as (host, port):
         cfg.mqtt = cfg.mqtt.model_copy(update={"host": host, "port": port, "tls": None})
         gateway = Gateway(cfg)
@@ -249,8 +270,11 @@ async def _demo(cfg: GatewayConfig, broker: str | None, duration: float | None,
         stop = asyncio.Event()
         if duration is not None:
             asyncio.get_running_loop().call_later(duration, stop.set)
-        out.print(f"demo: broker mqtt://{host}:{port}, gateway {gateway.topics.root}, "
-                  f"data in {cfg.data_dir}; Ctrl-C to stop", highlight=False)
+        out.print(
+            f"demo: broker mqtt://{host}:{port}, gateway {gateway.topics.root}, "
+            f"data in {cfg.data_dir}; Ctrl-C to stop",
+            highlight=False,
+        )
         async with Observer(cfg.mqtt, identifier=f"demo-view-{os.getpid()}") as observer:
             await observer.subscribe(gateway.topics.everything)
             watcher = asyncio.create_task(view.follow(observer, live))
@@ -299,44 +323,55 @@ class _UpstreamView:
             return f"{clock} status {json.dumps(body)}"
         parsed = self.topics.parse_device(message.topic)
         if parsed is None:
-            return f"{clock} {message.topic.removeprefix(self.topics.root + '/')} " \
-                   f"{json.dumps(body)}"
+            return (
+                f"{clock} {message.topic.removeprefix(self.topics.root + '/')} {json.dumps(body)}"
+            )
         device, kind = parsed
         entry = self.devices.setdefault(device, {"kind": body.get("kind", "?")})
         entry[kind] = body.get("data", {})
         if kind == "event":
             data = body.get("data", {})
-            self.events.append(f"{body.get('ts', '')} {device} {data.get('event')} "
-                               f"[{data.get('severity')}]")
+            self.events.append(
+                f"{body.get('ts', '')} {device} {data.get('event')} [{data.get('severity')}]"
+            )
             self.events = self.events[-8:]
         historical = " (historical)" if body.get("historical") else ""
-        return f"{clock} {device} {kind} seq={body.get('seq')}{historical} " \
-               f"{json.dumps(body.get('data', {}))}"
+        return (
+            f"{clock} {device} {kind} seq={body.get('seq')}{historical} "
+            f"{json.dumps(body.get('data', {}))}"
+        )
 
     def render(self) -> Group:
         online = self.status.get("online")
         head = Table.grid()
-        head.add_row(f"[b]{self.topics.root}[/b]  status: "
-                     f"{'[green]online' if online else '[red]offline'}[/]  "
-                     f"boot {self.status.get('boot', '?')}  messages {self.count}")
+        head.add_row(
+            f"[b]{self.topics.root}[/b]  status: "
+            f"{'[green]online' if online else '[red]offline'}[/]  "
+            f"boot {self.status.get('boot', '?')}  messages {self.count}"
+        )
         table = Table(title="devices", expand=True)
         for column in ("device", "kind", "available", "latest telemetry"):
             table.add_column(column)
         for device, entry in sorted(self.devices.items()):
             available = entry.get("state", {}).get("available")
             shown = ", ".join(f"{k}={v}" for k, v in entry.get("telemetry", {}).items())
-            table.add_row(device, entry["kind"],
-                          "[green]yes" if available else "[red]no" if available is False else "?",
-                          shown)
+            table.add_row(
+                device,
+                entry["kind"],
+                "[green]yes" if available else "[red]no" if available is False else "?",
+                shown,
+            )
         events = Table(title="recent events", expand=True, show_header=False)
         for line in self.events or ["(none yet)"]:
             events.add_row(line)
         return Group(head, table, events)
 
     def summary(self) -> str:
-        return (f"demo stopped after {time.monotonic() - self.started:.0f} s: upstream received "
-                f"{self.count} messages from {len(self.devices)} devices; final status "
-                f"{json.dumps(self.status)}")
+        return (
+            f"demo stopped after {time.monotonic() - self.started:.0f} s: upstream received "
+            f"{self.count} messages from {len(self.devices)} devices; final status "
+            f"{json.dumps(self.status)}"
+        )
 
 
 def main() -> None:

@@ -88,7 +88,8 @@ class CommandRouter:
             reply = await self._execute(topic, body)
         except CommandRejected as err:
             reply = Reply(
-                id=command_id, ok=False,
+                id=command_id,
+                ok=False,
                 error=ReplyError(code=err.code, message=err.message, field=err.field),
             )
         if not reply.ok:
@@ -123,8 +124,9 @@ class CommandRouter:
         spec = specs.get(name)
         if spec is None:
             allowed = ", ".join(sorted(specs)) or "none"
-            raise CommandRejected("unknown_command", f"{device!r} has no command {name!r} "
-                                  f"(allowed: {allowed})")
+            raise CommandRejected(
+                "unknown_command", f"{device!r} has no command {name!r} (allowed: {allowed})"
+            )
         if spec.actuating or cmd.sig is not None:
             self._authenticate(topic, body, cmd)
         try:
@@ -173,10 +175,12 @@ class CommandRouter:
         with self._db.transaction():
             conn.execute("DELETE FROM seen_commands WHERE expires < ?", (time.time(),))
             if conn.execute("SELECT 1 FROM seen_commands WHERE id = ?", (command_id,)).fetchone():
-                raise CommandRejected("replayed", f"command id {command_id!r} was already used",
-                                      "id")
-            conn.execute("INSERT INTO seen_commands (id, expires) VALUES (?, ?)",
-                         (command_id, expires))
+                raise CommandRejected(
+                    "replayed", f"command id {command_id!r} was already used", "id"
+                )
+            conn.execute(
+                "INSERT INTO seen_commands (id, expires) VALUES (?, ?)", (command_id, expires)
+            )
 
 
 def _verifies(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:

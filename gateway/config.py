@@ -137,7 +137,9 @@ def load_config(path: Path | str) -> GatewayConfig:
     return parse_config(text, str(path), base_dir=path.parent)
 
 
-def parse_config(text: str, source: str = "<config>", base_dir: Path | None = None) -> GatewayConfig:
+def parse_config(
+    text: str, source: str = "<config>", base_dir: Path | None = None
+) -> GatewayConfig:
     """Check a configuration given as TOML text."""
     try:
         raw = tomllib.loads(text)

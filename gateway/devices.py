@@ -26,9 +26,9 @@ from gateway.topics import SEGMENT_PATTERN
 
 if TYPE_CHECKING:
     from gateway.clock import Clock
+    from gateway.db import DeviceStore
     from gateway.hardware import Hardware
     from gateway.outbox import Outbox, Priority
-    from gateway.db import DeviceStore
     from gateway.topics import Topics
 
 __all__ = [
@@ -146,9 +146,7 @@ class DriverContext:
 
         await self._publish("telemetry", dict(data), Priority.TELEMETRY)
 
-    async def publish_event(
-        self, event: str, severity: Severity = "info", **data: Any
-    ) -> None:
+    async def publish_event(self, event: str, severity: Severity = "info", **data: Any) -> None:
         """Something happened; durable (and on disk) when this returns."""
         from gateway.outbox import Priority
 
@@ -156,9 +154,7 @@ class DriverContext:
         self.log.log(
             logging.WARNING if severity != "info" else logging.INFO, "event %s %s", event, data
         )
-        await self._publish(
-            "event", {"event": event, "severity": severity, **data}, priority
-        )
+        await self._publish("event", {"event": event, "severity": severity, **data}, priority)
 
     async def publish_state(
         self, state: Mapping[str, Any] | None = None, *, available: bool | None = None
@@ -187,8 +183,13 @@ class DriverContext:
 
         def render(seq: int) -> bytes:
             return Envelope(
-                msg_id=msg_id, seq=seq, ts=ts, device=self.device_id, kind=self.kind,
-                type=type_, data=data,
+                msg_id=msg_id,
+                seq=seq,
+                ts=ts,
+                device=self.device_id,
+                kind=self.kind,
+                type=type_,
+                data=data,
             ).to_bytes()
 
         await self._outbox.put_envelope(

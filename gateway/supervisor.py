@@ -40,8 +40,10 @@ async def supervise(
                 delay = restart_min_s
             await ctx.publish_state(available=False)
             await ctx.publish_event(
-                "driver_crashed", "warning",
-                error=f"{type(err).__name__}: {err}"[:500], restart_in_s=delay,
+                "driver_crashed",
+                "warning",
+                error=f"{type(err).__name__}: {err}"[:500],
+                restart_in_s=delay,
             )
         await asyncio.sleep(delay)
         delay = min(delay * 2, restart_max_s)

@@ -133,8 +133,9 @@ class Uplink:
             except (aiomqtt.MqttError, UplinkError) as err:
                 message = str(err) or type(err).__name__
                 if message != last_error:
-                    log.warning("uplink to %s:%d: %s", self._settings.host,
-                                self._settings.port, message)
+                    log.warning(
+                        "uplink to %s:%d: %s", self._settings.host, self._settings.port, message
+                    )
                     last_error = message
             if self._stopping:
                 break
@@ -167,9 +168,7 @@ class Uplink:
             watermark = self._outbox.last_id if self.connects else self._previous_backlog
             self.connects += 1
             try:
-                await client.publish(
-                    self._topics.status, self._status(True), qos=1, retain=True
-                )
+                await client.publish(self._topics.status, self._status(True), qos=1, retain=True)
                 await client.subscribe(self._topics.command_filter, qos=1)
                 if self._stopping:  # stop() came while we were connecting
                     await self._publish_offline(client)

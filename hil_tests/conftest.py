@@ -10,9 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import GatewayProcess, Upstream, gateway_config, operator_key  # noqa: E402
-
-from gateway.broker import MosquittoBroker  # noqa: E402
+from gateway.broker import MosquittoBroker
+from hil_tests.harness import GatewayProcess, Upstream, gateway_config, operator_key
 
 
 @pytest.fixture
@@ -21,8 +20,9 @@ def key_pair() -> tuple[object, str]:
 
 
 @pytest.fixture
-def gateway(tmp_path: Path, broker: MosquittoBroker,
-            key_pair: tuple[object, str]) -> Iterator[GatewayProcess]:
+def gateway(
+    tmp_path: Path, broker: MosquittoBroker, key_pair: tuple[object, str]
+) -> Iterator[GatewayProcess]:
     config = tmp_path / "gateway.toml"
     config.write_text(gateway_config(tmp_path / "data", broker.port, public_key=key_pair[1]))
     process = GatewayProcess(config)

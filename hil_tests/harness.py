@@ -30,15 +30,23 @@ def operator_key() -> tuple[Ed25519PrivateKey, str]:
     import base64
 
     key = Ed25519PrivateKey.generate()
-    public = key.public_key().public_bytes(serialization.Encoding.Raw,
-                                           serialization.PublicFormat.Raw)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
     return key, base64.b64encode(public).decode()
 
 
-def gateway_config(data_dir: Path, port: int, *, public_key: str | None = None,
-                   report_period_s: float = 0.1, extra: str = "") -> str:
-    operators = (f'[[commands.operators]]\nname = "hil"\npublic_key = "{public_key}"\n'
-                 if public_key else "")
+def gateway_config(
+    data_dir: Path,
+    port: int,
+    *,
+    public_key: str | None = None,
+    report_period_s: float = 0.1,
+    extra: str = "",
+) -> str:
+    operators = (
+        f'[[commands.operators]]\nname = "hil"\npublic_key = "{public_key}"\n' if public_key else ""
+    )
     return f"""
 site = "{SITE}"
 gateway_id = "{GATEWAY}"
@@ -75,7 +83,9 @@ class GatewayProcess:
         log = self.log_file.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gateway", "run", "--config", str(self.config_file)],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
 
     def signal(self, sig: int) -> int:
@@ -152,8 +162,9 @@ class Upstream:
 
     def replies(self) -> dict[str, dict[str, Any]]:
         prefix = f"{TOPICS.root}/reply/"
-        return {m.topic[len(prefix):]: m.json() for m in self.messages
-                if m.topic.startswith(prefix)}
+        return {
+            m.topic[len(prefix) :]: m.json() for m in self.messages if m.topic.startswith(prefix)
+        }
 
     async def send(self, device: str, command: str, body: dict[str, Any] | bytes) -> None:
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness import TOPICS, GatewayProcess, Upstream
-
 from gateway.commands import sign_command
+from hil_tests.harness import TOPICS, GatewayProcess, Upstream
 
 
 async def test_bad_commands_get_error_replies_and_the_gateway_keeps_running(
@@ -19,8 +18,9 @@ async def test_bad_commands_get_error_replies_and_the_gateway_keeps_running(
     signed = sign_command(key, topic, "c-signed", {"period_s": 2.5})
 
     await upstream.send("gateway", "set_report_period", b"{not json")
-    await upstream.send("gateway", "set_report_period", {"id": "c-unsigned",
-                                                         "args": {"period_s": 1}})
+    await upstream.send(
+        "gateway", "set_report_period", {"id": "c-unsigned", "args": {"period_s": 1}}
+    )
     await upstream.send("gateway", "set_report_period", signed)
     await upstream.send("gateway", "set_report_period", signed)  # replayed
     forged = {**signed, "id": "c-forged"}
@@ -29,21 +29,25 @@ async def test_bad_commands_get_error_replies_and_the_gateway_keeps_running(
     await upstream.send("nobody", "ping", {"id": "c-nobody"})
 
     replies = await upstream.wait_for(
-        lambda: upstream.replies() if len(upstream.replies()) >= 6 else None)
+        lambda: upstream.replies() if len(upstream.replies()) >= 6 else None
+    )
     assert replies["invalid"]["error"]["code"] == "malformed"
     assert replies["c-unsigned"]["error"] == {
-        "code": "unauthenticated", "message": "this command must be signed", "field": "sig"}
+        "code": "unauthenticated",
+        "message": "this command must be signed",
+        "field": "sig",
+    }
     assert replies["c-forged"]["error"]["code"] == "unauthenticated"
     assert replies["c-ping"]["ok"] is True and replies["c-ping"]["result"]["pong"] is True
     assert replies["c-nobody"]["error"]["code"] == "unknown_device"
-    signed_replies = [m.json() for m in upstream.messages
-                      if m.topic == TOPICS.reply("c-signed")]
-    assert signed_replies[0] == {"id": "c-signed", "ok": True,
-                                 "result": {"report_period_s": 2.5}}
-    await upstream.wait_for(lambda: len([m for m in upstream.messages
-                                         if m.topic == TOPICS.reply("c-signed")]) == 2)
+    signed_replies = [m.json() for m in upstream.messages if m.topic == TOPICS.reply("c-signed")]
+    assert signed_replies[0] == {"id": "c-signed", "ok": True, "result": {"report_period_s": 2.5}}
+    await upstream.wait_for(
+        lambda: len([m for m in upstream.messages if m.topic == TOPICS.reply("c-signed")]) == 2
+    )
     replay = [m.json() for m in upstream.messages if m.topic == TOPICS.reply("c-signed")][1]
     assert replay["error"]["code"] == "replayed"
-    await upstream.wait_for(lambda: any(
-        e["data"].get("report_period_s") == 2.5 for e in upstream.envelopes("state")))
+    await upstream.wait_for(
+        lambda: any(e["data"].get("report_period_s") == 2.5 for e in upstream.envelopes("state"))
+    )
     assert gateway.alive

@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import GatewayProcess, Upstream
-
 from gateway.broker import MosquittoBroker
+from hil_tests.harness import GatewayProcess, Upstream
 
 
 async def test_birth_then_clean_stop_then_lwt_after_kill(
@@ -18,7 +17,8 @@ async def test_birth_then_clean_stop_then_lwt_after_kill(
 ) -> None:
     gateway.start()
     birth = await upstream.wait_for(
-        lambda: next((s for s in upstream.statuses() if s["online"]), None))
+        lambda: next((s for s in upstream.statuses() if s["online"]), None)
+    )
     assert birth["boot"] == 1
     assert birth["devices"] == [{"id": "gateway", "kind": "gateway"}]
     assert birth["version"]
@@ -33,7 +33,8 @@ async def test_birth_then_clean_stop_then_lwt_after_kill(
     await asyncio.to_thread(gateway.kill)
     # The broker publishes the last will when the connection dies without DISCONNECT.
     will = await upstream.wait_for(
-        lambda: [s for s in upstream.statuses() if s == {"online": False, "boot": 2}])
+        lambda: [s for s in upstream.statuses() if s == {"online": False, "boot": 2}]
+    )
     assert will
 
 
@@ -53,12 +54,19 @@ async def test_retained_status_and_state_greet_a_late_subscriber(
 
 def test_a_config_error_refuses_to_start_and_names_the_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
-    config.write_text('site = "s"\ngateway_id = "g"\n[mqtt]\nport = 99999\n'
-                      '[[devices]]\nkind = "gateway"\nid = "gateway"\nreport_perod_s = 5\n')
-    result = subprocess.run([sys.executable, "-m", "gateway", "run", "--config", str(config)],
-                            capture_output=True, text=True, timeout=60)
+    config.write_text(
+        'site = "s"\ngateway_id = "g"\n[mqtt]\nport = 99999\n'
+        '[[devices]]\nkind = "gateway"\nid = "gateway"\nreport_perod_s = 5\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
-    assert f"{config}:mqtt.port: Input should be less than or equal to 65535 (line 4)" \
-        in result.stderr
+    assert (
+        f"{config}:mqtt.port: Input should be less than or equal to 65535 (line 4)" in result.stderr
+    )
     assert f"{config}:devices.0.report_perod_s: unknown key" in result.stderr
     assert "(line 8)" in result.stderr

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from harness import GatewayProcess, Upstream
-
 from gateway.broker import MosquittoBroker
+from hil_tests.harness import GatewayProcess, Upstream
 
 OUTAGE_S = 60
 
@@ -27,14 +26,18 @@ async def test_a_60_s_broker_outage_loses_nothing(
     returned = time.monotonic()
 
     first_historical = await upstream.wait_for(
-        lambda: next((e for e in upstream.envelopes() if e["historical"]), None), timeout=10)
+        lambda: next((e for e in upstream.envelopes() if e["historical"]), None), timeout=10
+    )
     latency = time.monotonic() - returned
     assert latency < 2.0, f"first backlog message {latency:.2f} s after the broker returned"
 
     # Wait for the backlog to drain: live (non-historical) telemetry arrives again.
-    await upstream.wait_for(lambda: any(
-        not e["historical"] and e["seq"] > first_historical["seq"]
-        for e in upstream.envelopes()), timeout=30)
+    await upstream.wait_for(
+        lambda: any(
+            not e["historical"] and e["seq"] > first_historical["seq"] for e in upstream.envelopes()
+        ),
+        timeout=30,
+    )
     envelopes = upstream.envelopes()
     seqs = [e["seq"] for e in envelopes]
     assert sorted(set(seqs)) == list(range(1, max(seqs) + 1)), "a seq is missing"
@@ -57,10 +60,12 @@ async def test_kill_9_during_traffic_loses_nothing_and_seq_continues(
     await asyncio.to_thread(gateway.kill)
     await asyncio.to_thread(broker.start)
     gateway.start()
-    await upstream.wait_for(lambda: any(s.get("boot") == 2 and s["online"]
-                                        for s in upstream.statuses()))
-    await upstream.wait_for(lambda: any(not e["historical"] for e in upstream.envelopes()
-                                        if e["data"].get("boot") == 2))
+    await upstream.wait_for(
+        lambda: any(s.get("boot") == 2 and s["online"] for s in upstream.statuses())
+    )
+    await upstream.wait_for(
+        lambda: any(not e["historical"] for e in upstream.envelopes() if e["data"].get("boot") == 2)
+    )
     seqs = [e["seq"] for e in upstream.envelopes()]
     assert sorted(set(seqs)) == list(range(1, max(seqs) + 1)), "a stored message was lost"
     boot1 = [e["seq"] for e in upstream.envelopes("telemetry") if e["data"]["boot"] == 1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness import GatewayProcess, Upstream
+from hil_tests.harness import GatewayProcess, Upstream
 
 
 async def test_seq_strictly_increases_and_msg_ids_are_unique(

@@ -50,12 +50,12 @@ class HostModel:
     def act(self, action: str, args: dict[str, Any]) -> dict[str, Any]:
         """``set`` any of ambient_c, temperature_c, fan_failed, sensor_ok, disk_used_percent."""
         if action == "set":
-            allowed = {"ambient_c", "temperature_c", "fan_failed", "sensor_ok",
-                       "disk_used_percent"}
+            allowed = {"ambient_c", "temperature_c", "fan_failed", "sensor_ok", "disk_used_percent"}
             unknown = set(args) - allowed
             if unknown:
-                raise KeyError(f"unknown host settings {sorted(unknown)} (allowed: "
-                               f"{sorted(allowed)})")
+                raise KeyError(
+                    f"unknown host settings {sorted(unknown)} (allowed: {sorted(allowed)})"
+                )
             for key, value in args.items():
                 setattr(self, key, value)
             self._write()
@@ -64,6 +64,10 @@ class HostModel:
         return self.snapshot()
 
     def snapshot(self) -> dict[str, Any]:
-        return {"temperature_c": round(self.temperature_c, 2), "ambient_c": self.ambient_c,
-                "fan_failed": self.fan_failed, "sensor_ok": self.sensor_ok,
-                "disk_used_percent": self.disk_used_percent}
+        return {
+            "temperature_c": round(self.temperature_c, 2),
+            "ambient_c": self.ambient_c,
+            "fan_failed": self.fan_failed,
+            "sensor_ok": self.sensor_ok,
+            "disk_used_percent": self.disk_used_percent,
+        }

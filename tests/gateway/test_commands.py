@@ -26,8 +26,9 @@ from gateway.topics import Topics
 
 T = Topics("cg/v1", "park", "gw")
 KEY = Ed25519PrivateKey.generate()
-PUBLIC = base64.b64encode(KEY.public_key().public_bytes(
-    serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()
+PUBLIC = base64.b64encode(
+    KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+).decode()
 
 
 class ValveArgs(BaseModel):
@@ -67,8 +68,14 @@ class Valve(Driver):
 def make_router(db_path: Path) -> tuple[CommandRouter, Valve, Outbox]:
     db = Database(db_path)
     outbox = Outbox(db)
-    router = CommandRouter(T, outbox, db, CommandSettings(
-        operators=[Operator(name="ops", public_key=PUBLIC)], max_payload_bytes=1024))
+    router = CommandRouter(
+        T,
+        outbox,
+        db,
+        CommandSettings(
+            operators=[Operator(name="ops", public_key=PUBLIC)], max_payload_bytes=1024
+        ),
+    )
     valve = Valve()
     router.register("valve-1", valve)
     return router, valve, outbox
@@ -83,8 +90,7 @@ def signed(name: str, cid: str, args: dict[str, Any], **kw: Any) -> bytes:
     return json.dumps(sign_command(KEY, T.command("valve-1", name), cid, args, **kw)).encode()
 
 
-async def send(router: CommandRouter, name: str, payload: bytes,
-               device: str = "valve-1") -> Reply:
+async def send(router: CommandRouter, name: str, payload: bytes, device: str = "valve-1") -> Reply:
     return await router.handle(T.command(device, name), payload)
 
 
@@ -98,18 +104,22 @@ async def test_signed_command_runs_and_reply_is_stored(router: Any) -> None:
     assert json.loads(stored[-1].payload) == {"id": "c1", "ok": True, "result": {"open": True}}
 
 
-@pytest.mark.parametrize(("payload", "code", "field"), [
-    (b"", "malformed", None),
-    (b"[1, 2]", "malformed", None),
-    (b'{"id": "x"', "malformed", None),
-    (b'{"args": {}}', "malformed", "id"),
-    (b'{"id": "a/b"}', "malformed", "id"),
-    (b'{"id": "x", "args": [], "extra": 1}', "malformed", "args"),
-    (b'{"id": "x", "args": {"open": true}}', "unauthenticated", "sig"),
-    (b"x" * 2000, "malformed", None),
-])
-async def test_bad_payloads_get_error_replies(router: Any, payload: bytes, code: str,
-                                              field: str | None) -> None:
+@pytest.mark.parametrize(
+    ("payload", "code", "field"),
+    [
+        (b"", "malformed", None),
+        (b"[1, 2]", "malformed", None),
+        (b'{"id": "x"', "malformed", None),
+        (b'{"args": {}}', "malformed", "id"),
+        (b'{"id": "a/b"}', "malformed", "id"),
+        (b'{"id": "x", "args": [], "extra": 1}', "malformed", "args"),
+        (b'{"id": "x", "args": {"open": true}}', "unauthenticated", "sig"),
+        (b"x" * 2000, "malformed", None),
+    ],
+)
+async def test_bad_payloads_get_error_replies(
+    router: Any, payload: bytes, code: str, field: str | None
+) -> None:
     r, valve, _ = router
     reply = await send(r, "set", payload)
     assert reply.ok is False and reply.error is not None
@@ -120,8 +130,9 @@ async def test_bad_payloads_get_error_replies(router: Any, payload: bytes, code:
 async def test_expired_forged_and_far_future_commands_are_refused(router: Any) -> None:
     r, valve, _ = router
     past = datetime.now(UTC) - timedelta(minutes=5)
-    assert (await send(r, "set", signed("set", "c1", {"open": True}, now=past))).error.code \
-        == "expired"  # type: ignore[union-attr]
+    assert (
+        await send(r, "set", signed("set", "c1", {"open": True}, now=past))
+    ).error.code == "expired"  # type: ignore[union-attr]
     body = json.loads(signed("set", "c2", {"open": True}))
     body["args"]["open"] = False  # tampered after signing
     reply = await send(r, "set", json.dumps(body).encode())
@@ -164,19 +175,30 @@ async def test_validation_names_the_field_and_handlers_may_refuse(router: Any) -
     assert (await send(r, "status", b'{"id": "c5"}')).result == {"calls": 0}
 
 
-@settings(max_examples=2000, suppress_health_check=[HealthCheck.function_scoped_fixture],
-          deadline=None)
-@given(payload=st.one_of(
-    st.binary(max_size=300),
-    st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-                 lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c,
-                                                                        max_size=4),
-                 max_leaves=12).map(lambda v: json.dumps(v).encode()),
-    st.fixed_dictionaries({"id": st.text(max_size=10), "args": st.dictionaries(
-        st.sampled_from(["open", "seconds", "x"]), st.integers() | st.text(max_size=5)),
-        "sig": st.text(max_size=90), "expires": st.text(max_size=30)},
-    ).map(lambda v: json.dumps(v).encode()),
-), name=st.sampled_from(["set", "status", "x"]))
+@settings(
+    max_examples=2000, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
+@given(
+    payload=st.one_of(
+        st.binary(max_size=300),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+            lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+            max_leaves=12,
+        ).map(lambda v: json.dumps(v).encode()),
+        st.fixed_dictionaries(
+            {
+                "id": st.text(max_size=10),
+                "args": st.dictionaries(
+                    st.sampled_from(["open", "seconds", "x"]), st.integers() | st.text(max_size=5)
+                ),
+                "sig": st.text(max_size=90),
+                "expires": st.text(max_size=30),
+            },
+        ).map(lambda v: json.dumps(v).encode()),
+    ),
+    name=st.sampled_from(["set", "status", "x"]),
+)
 async def test_no_payload_crashes_the_router_and_each_gets_one_reply(
     router: Any, payload: bytes, name: str
 ) -> None:

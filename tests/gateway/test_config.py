@@ -36,9 +36,11 @@ def problems(text: str) -> list[str]:
 
 def test_unknown_keys_are_errors_with_what_is_allowed() -> None:
     found = problems(MINIMAL + "[mqtt]\nhots = 'x'\n")
-    assert found == ["g.toml:mqtt.hots: unknown key (allowed: backlog_reconnect_max_s, "
-                     "client_id, host, inflight, keepalive_s, password, port, prefix, "
-                     "reconnect_max_s, reconnect_min_s, tls, username) (line 4)"]
+    assert found == [
+        "g.toml:mqtt.hots: unknown key (allowed: backlog_reconnect_max_s, "
+        "client_id, host, inflight, keepalive_s, password, port, prefix, "
+        "reconnect_max_s, reconnect_min_s, tls, username) (line 4)"
+    ]
 
 
 def test_device_errors_name_the_device_index_and_line() -> None:
@@ -56,16 +58,20 @@ def test_device_errors_name_the_device_index_and_line() -> None:
 
 
 def test_duplicate_ids_missing_keys_and_bad_values() -> None:
-    text = ('gateway_id = "gw/1"\nhardware = "fpga"\n'
-            '[[devices]]\nkind = "gateway"\nid = "a"\n[[devices]]\nkind = "gateway"\nid = "a"\n'
-            '[[commands.operators]]\nname = "x"\npublic_key = "abc"\n')
+    text = (
+        'gateway_id = "gw/1"\nhardware = "fpga"\n'
+        '[[devices]]\nkind = "gateway"\nid = "a"\n[[devices]]\nkind = "gateway"\nid = "a"\n'
+        '[[commands.operators]]\nname = "x"\npublic_key = "abc"\n'
+    )
     found = problems(text)
     assert "g.toml:devices.1.id: duplicate device id 'a'; ids must be unique (line 8)" in found
     assert "g.toml:site: missing; this key is required" in found
     assert any(p.startswith("g.toml:gateway_id: String should match pattern") for p in found)
     assert "g.toml:hardware: Input should be 'auto', 'gpio' or 'simulated' (line 2)" in found
-    assert any(p.startswith("g.toml:commands.operators.0.public_key: Value error, not base64")
-               for p in found)
+    assert any(
+        p.startswith("g.toml:commands.operators.0.public_key: Value error, not base64")
+        for p in found
+    )
 
 
 def test_toml_syntax_errors_give_the_line() -> None:

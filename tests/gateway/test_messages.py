@@ -20,8 +20,15 @@ def test_isoformat_is_utc_with_milliseconds() -> None:
 
 
 def test_envelope_json_ends_with_historical_and_can_be_marked() -> None:
-    env = Envelope(msg_id="m", seq=4711, ts="2026-11-22T10:15:00.123Z", device="bin-3",
-                   kind="bin", type="telemetry", data={"fill_percent": 42, "note": "}"})
+    env = Envelope(
+        msg_id="m",
+        seq=4711,
+        ts="2026-11-22T10:15:00.123Z",
+        device="bin-3",
+        kind="bin",
+        type="telemetry",
+        data={"fill_percent": 42, "note": "}"},
+    )
     raw = env.to_bytes()
     assert json.loads(raw) == {**env.model_dump(), "historical": False}
     marked = json.loads(mark_historical(raw))

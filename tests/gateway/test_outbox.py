@@ -12,8 +12,15 @@ from gateway.outbox import Outbox, Priority
 
 
 def envelope(seq: int) -> bytes:
-    return Envelope(msg_id=f"m{seq}", seq=seq, ts="2026-11-22T10:15:00.123Z", device="d",
-                    kind="k", type="telemetry", data={"n": seq}).to_bytes()
+    return Envelope(
+        msg_id=f"m{seq}",
+        seq=seq,
+        ts="2026-11-22T10:15:00.123Z",
+        device="d",
+        kind="k",
+        type="telemetry",
+        data={"n": seq},
+    ).to_bytes()
 
 
 async def test_messages_survive_a_process_that_never_closed_its_database(tmp_path: Path) -> None:

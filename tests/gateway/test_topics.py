@@ -22,10 +22,16 @@ def test_contract_topics() -> None:
     assert T.parse_device(T.status) is None
 
 
-@pytest.mark.parametrize("topic", [
-    "cg/v1/park/gw-1/cmd/bin", "cg/v1/park/gw-1/cmd/a/b/c", "cg/v1/other/gw-1/cmd/a/b",
-    "cg/v1/park/gw-1/cmd/+/b", "cg/v1/park/gw-1/cmd//b",
-])
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "cg/v1/park/gw-1/cmd/bin",
+        "cg/v1/park/gw-1/cmd/a/b/c",
+        "cg/v1/other/gw-1/cmd/a/b",
+        "cg/v1/park/gw-1/cmd/+/b",
+        "cg/v1/park/gw-1/cmd//b",
+    ],
+)
 def test_bad_command_topics_are_rejected(topic: str) -> None:
     with pytest.raises(CommandRejected) as info:
         T.parse_command(topic)

@@ -21,8 +21,15 @@ T = Topics("cg/v1", "unit", "gw")
 
 
 def envelope(seq: int) -> bytes:
-    return Envelope(msg_id=f"m{seq}", seq=seq, ts="2026-11-22T10:15:00.123Z", device="d",
-                    kind="k", type="telemetry", data={}).to_bytes()
+    return Envelope(
+        msg_id=f"m{seq}",
+        seq=seq,
+        ts="2026-11-22T10:15:00.123Z",
+        device="d",
+        kind="k",
+        type="telemetry",
+        data={},
+    ).to_bytes()
 
 
 @contextlib.asynccontextmanager
@@ -59,8 +66,9 @@ async def test_drains_in_order_deletes_after_puback_and_survives_a_restart(
     tmp_path: Path, broker: MosquittoBroker
 ) -> None:
     # The gateway reconnects after 0.5-1 s; the recording observer sooner.
-    settings = MqttSettings(host="127.0.0.1", port=broker.port, reconnect_min_s=1.0,
-                            backlog_reconnect_max_s=1.0)
+    settings = MqttSettings(
+        host="127.0.0.1", port=broker.port, reconnect_min_s=1.0, backlog_reconnect_max_s=1.0
+    )
     outbox = Outbox(Database(tmp_path / "g.sqlite3"))
     commands: list[tuple[str, bytes]] = []
 
@@ -72,8 +80,9 @@ async def test_drains_in_order_deletes_after_puback_and_survives_a_restart(
     await asyncio.sleep(0.2)
     for _ in range(3):  # stored before the gateway ever connected: historical
         await outbox.put_envelope(T.device("d", "telemetry"), envelope, Priority.TELEMETRY)
-    uplink = Uplink(settings, T, outbox, boot=7, birth=lambda: {"devices": []},
-                    on_command=on_command)
+    uplink = Uplink(
+        settings, T, outbox, boot=7, birth=lambda: {"devices": []}, on_command=on_command
+    )
     async with running(uplink):
         await eventually(lambda: uplink.state == "online" and outbox.depth == 0)
         for _ in range(200):
@@ -106,8 +115,9 @@ async def test_drains_in_order_deletes_after_puback_and_survives_a_restart(
 async def test_offline_start_keeps_retrying_without_losing_anything(tmp_path: Path) -> None:
     from gateway.broker import free_port
 
-    settings = MqttSettings(host="127.0.0.1", port=free_port(), reconnect_min_s=0.01,
-                            reconnect_max_s=0.05)
+    settings = MqttSettings(
+        host="127.0.0.1", port=free_port(), reconnect_min_s=0.01, reconnect_max_s=0.05
+    )
     outbox = Outbox(Database(tmp_path / "g.sqlite3"))
     await outbox.put_envelope("t", envelope, Priority.EVENT)
 
@@ -119,4 +129,4 @@ async def test_offline_start_keeps_retrying_without_losing_anything(tmp_path: Pa
         await asyncio.sleep(0.5)
         assert uplink.state in {"connecting", "offline"}
         assert outbox.depth == 1
-    assert uplink.state == "stopped"
+    assert uplink.state in {"stopped"}

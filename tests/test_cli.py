@@ -1,0 +1,49 @@
+"""The ``gateway`` command as installers use it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from gateway.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def test_config_check_ok_and_json() -> None:
+    result = runner.invoke(app, ["config", "check", str(ROOT / "config/demo.toml")])
+    assert result.exit_code == 0 and "OK" in result.output
+    result = runner.invoke(
+        app, ["config", "check", "--json", str(ROOT / "config/gateway.example.toml")]
+    )
+    assert json.loads(result.output)["devices"] == [{"id": "gateway", "kind": "gateway"}]
+
+
+def test_config_check_errors_exit_2_with_the_key_path(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('site = "s"\ngateway_id = "g"\nlog_levle = "debug"\n')
+    result = runner.invoke(app, ["config", "check", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:log_levle: unknown key (allowed: commands, data_dir, devices" in result.output
+    assert "(line 3)" in result.output
+
+
+def test_keys_new_writes_a_private_key_and_prints_the_config(tmp_path: Path) -> None:
+    key = tmp_path / "ops.pem"
+    result = runner.invoke(app, ["keys", "new", "--out", str(key), "--name", "office"])
+    assert result.exit_code == 0
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert '[[commands.operators]]\nname = "office"\npublic_key = "' in result.output
+    assert runner.invoke(app, ["keys", "new", "--out", str(key)]).exit_code == 1
+
+
+def test_outbox_stats_json(tmp_path: Path) -> None:
+    config = tmp_path / "g.toml"
+    config.write_text(f'site = "s"\ngateway_id = "g"\ndata_dir = "{tmp_path}/data"\n')
+    result = runner.invoke(app, ["outbox", "stats", "--config", str(config), "--json"])
+    assert result.exit_code == 0
+    stats = json.loads(result.output)
+    assert stats["depth"] == 0 and stats["dropped"] == 0 and stats["max_rows"] == 500_000
