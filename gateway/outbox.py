@@ -49,21 +49,36 @@ class OutboxRow:
     retain: bool
 
 
+@dataclass(slots=True)
+class _Pending:
+    topic: str
+    body: bytes | Callable[[int], bytes]
+    priority: Priority
+    retain: bool
+    done: asyncio.Future[int]
+
+
 class Outbox:
     """Durable, bounded, ordered queue of messages for the broker."""
 
     def __init__(self, db: Database, settings: OutboxSettings | None = None) -> None:
         self._db = db
         self._settings = settings or OutboxSettings()
-        conn = db.conn
+        self._recount()
+        self._new = asyncio.Event()
+        self._unsynced = False
+        self._pending: list[_Pending] = []
+        self._sync_tasks: set[asyncio.Task[None]] = set()
+
+    def _recount(self) -> None:
+        """Read the counters back from the file (at start, and after a failed commit)."""
+        conn = self._db.conn
         self._rows, self._bytes = conn.execute(
             "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(topic)), 0) FROM outbox"
         ).fetchone()
-        self._seq = int(db.get_meta("seq", "0") or 0)
-        self._dropped = int(db.get_meta("dropped", "0") or 0)
+        self._seq = int(self._db.get_meta("seq", "0") or 0)
+        self._dropped = int(self._db.get_meta("dropped", "0") or 0)
         self._last_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
-        self._new = asyncio.Event()
-        self._unsynced = False
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -75,21 +90,78 @@ class Outbox:
         *,
         retain: bool = False,
     ) -> int:
-        """Store an envelope; ``render(seq)`` builds its payload with the next ``seq``."""
-        with self._db.transaction():
-            self._seq += 1
-            self._db.set_meta("seq", str(self._seq))
-            self._insert(topic, render(self._seq), priority, retain)
-        await self._after_commit(priority)
-        return self._seq
+        """Store an envelope; ``render(seq)`` builds its payload with the next ``seq``.
+
+        Returns the ``seq`` once the message is committed (and, for events, on the disk).
+        """
+        return await self._enqueue(topic, render, priority, retain)
 
     async def put(
         self, topic: str, payload: bytes, priority: Priority, *, retain: bool = False
     ) -> None:
         """Store a message that is not an envelope (a command reply)."""
-        with self._db.transaction():
-            self._insert(topic, payload, priority, retain)
-        await self._after_commit(priority)
+        await self._enqueue(topic, payload, priority, retain)
+
+    async def _enqueue(
+        self, topic: str, body: bytes | Callable[[int], bytes], priority: Priority, retain: bool
+    ) -> int:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[int] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._commit_pending)
+        self._pending.append(_Pending(topic, body, priority, retain, done))
+        return await done
+
+    def _commit_pending(self) -> None:
+        """Group commit: everything put during one turn of the event loop, one transaction."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        seqs: list[int] = []
+        try:
+            with self._db.transaction():
+                seq = self._seq
+                for item in batch:
+                    if callable(item.body):
+                        seq += 1
+                        payload = item.body(seq)
+                    else:
+                        payload = item.body
+                    seqs.append(seq)
+                    self._insert(item.topic, payload, item.priority, item.retain)
+                if seq != self._seq:
+                    self._db.set_meta("seq", str(seq))
+        except Exception as err:
+            self._recount()
+            for item in batch:
+                if not item.done.done():
+                    item.done.set_exception(err)
+            return
+        self._seq = seq
+        self._new.set()
+        urgent = [(item, s) for item, s in zip(batch, seqs, strict=True)
+                  if item.priority < Priority.STATE]
+        for item, s in zip(batch, seqs, strict=True):
+            if item.priority >= Priority.STATE and not item.done.done():
+                item.done.set_result(s)
+        if len(urgent) < len(batch):
+            self._unsynced = True
+        if urgent:
+            task = asyncio.get_running_loop().create_task(self._sync_then_release(urgent))
+            self._sync_tasks.add(task)
+            task.add_done_callback(self._sync_tasks.discard)
+
+    async def _sync_then_release(self, items: list[tuple[_Pending, int]]) -> None:
+        try:
+            await asyncio.to_thread(self._db.sync)
+        except OSError as err:
+            for item, _ in items:
+                if not item.done.done():
+                    item.done.set_exception(err)
+            return
+        for item, seq in items:
+            if not item.done.done():
+                item.done.set_result(seq)
 
     def _insert(self, topic: str, payload: bytes, priority: Priority, retain: bool) -> None:
         size = len(payload) + len(topic.encode())
@@ -123,13 +195,6 @@ class Outbox:
             self._dropped += dropped
             self._db.set_meta("dropped", str(self._dropped))
             log.warning("outbox full: dropped %d oldest low-priority messages", dropped)
-
-    async def _after_commit(self, priority: Priority) -> None:
-        self._new.set()
-        if priority < Priority.STATE:
-            await asyncio.to_thread(self._db.sync)
-        else:
-            self._unsynced = True
 
     async def run_sync(self) -> None:
         """Flush telemetry to the disk every ``sync_interval_s`` (runs until cancelled)."""

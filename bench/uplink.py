@@ -1,0 +1,177 @@
+"""Uplink benchmark against one real Mosquitto, all figures from the same run.
+
+    uv run python -m bench.uplink [--messages 20000] [--backlog 100000]
+
+(a) raw aiomqtt QoS 1 publishing with an in-flight window of 100 (the baseline);
+(b) the gateway's durable path: put() → SQLite outbox → PUBACK → delete;
+(c) draining a backlog of stored messages after an outage;
+(d) latency put() → delivered to an upstream subscriber at 1,000 msg/s offered.
+Prints each rate and the ratio b/a. Goals on 2 cores: b/a ≥ 0.8, backlog of 100,000 drained in
+≤ 40 s, median latency ≤ 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiomqtt
+
+from gateway.broker import MosquittoBroker
+from gateway.config import MqttSettings, OutboxSettings
+from gateway.db import Database
+from gateway.messages import Envelope, isoformat, new_ulid
+from gateway.outbox import Outbox, Priority
+from gateway.topics import Topics
+from gateway.uplink import Observer, Uplink
+
+T = Topics("cg/v1", "bench", "gw")
+WINDOW = 100
+TOPIC = T.device("bench-1", "telemetry")
+
+
+def payload(seq: int) -> bytes:
+    return Envelope(
+        msg_id=new_ulid(), seq=seq, ts=isoformat(__import__("datetime").datetime.now()),
+        device="bench-1", kind="bin", type="telemetry",
+        data={"fill_percent": 42.5, "distance_m": 0.61, "temperature_c": 21.4},
+    ).to_bytes()
+
+
+async def raw_rate(port: int, n: int) -> float:
+    body = payload(1)
+    async with aiomqtt.Client("127.0.0.1", port, max_inflight_messages=WINDOW) as client:
+        window = asyncio.Semaphore(WINDOW)
+
+        async def one() -> None:
+            try:
+                await client.publish(TOPIC, body, qos=1)
+            finally:
+                window.release()
+
+        start = time.perf_counter()
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(n):
+                await window.acquire()
+                tg.create_task(one())
+        return n / (time.perf_counter() - start)
+
+
+@contextlib.asynccontextmanager
+async def uplink(port: int, outbox: Outbox) -> AsyncIterator[Uplink]:
+    async def ignore(topic: str, data: bytes) -> None:
+        return None
+
+    settings = MqttSettings(host="127.0.0.1", port=port, inflight=WINDOW)
+    link = Uplink(settings, T, outbox, boot=1, birth=dict, on_command=ignore)
+    task = asyncio.create_task(link.run())
+    try:
+        while link.state != "online":
+            await asyncio.sleep(0.01)
+        yield link
+    finally:
+        await link.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def drained(outbox: Outbox) -> None:
+    while outbox.depth:
+        await asyncio.sleep(0.005)
+
+
+PRODUCERS = 100  # devices putting concurrently, as drivers do
+
+
+async def durable_rate(port: int, n: int, folder: Path) -> float:
+    outbox = Outbox(Database(folder / "durable.sqlite3"), OutboxSettings())
+
+    async def device(count: int) -> None:
+        for _ in range(count):
+            await outbox.put_envelope(TOPIC, payload, Priority.TELEMETRY)
+
+    async with uplink(port, outbox):
+        start = time.perf_counter()
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(PRODUCERS):
+                tg.create_task(device(n // PRODUCERS))
+        await drained(outbox)
+        return (n // PRODUCERS * PRODUCERS) / (time.perf_counter() - start)
+
+
+async def backlog_drain(port: int, n: int, folder: Path) -> tuple[float, float]:
+    outbox = Outbox(Database(folder / "backlog.sqlite3"), OutboxSettings(max_rows=n + 10))
+    start = time.perf_counter()
+    for _ in range(n):
+        await outbox.put_envelope(TOPIC, payload, Priority.TELEMETRY)
+    fill = time.perf_counter() - start  # one producer: one commit per message
+    start = time.perf_counter()
+    async with uplink(port, outbox):
+        await drained(outbox)
+    return fill, time.perf_counter() - start
+
+
+async def latency(port: int, rate: float, seconds: float, folder: Path) -> list[float]:
+    outbox = Outbox(Database(folder / "latency.sqlite3"), OutboxSettings())
+    sent: dict[int, float] = {}
+    got: dict[int, float] = {}
+    async with Observer(MqttSettings(host="127.0.0.1", port=port)) as observer:
+        await observer.subscribe(TOPIC)
+
+        async def receive() -> None:
+            async for message in observer.messages():
+                got[json.loads(message.payload)["seq"]] = time.perf_counter()
+
+        receiver = asyncio.create_task(receive())
+        async with uplink(port, outbox):
+            n = int(rate * seconds)
+            start = time.perf_counter()
+            for i in range(n):
+                delay = start + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                before = time.perf_counter()
+                seq = await outbox.put_envelope(TOPIC, payload, Priority.TELEMETRY)
+                sent[seq] = before
+            await drained(outbox)
+            await asyncio.sleep(0.5)
+        receiver.cancel()
+    return [(got[s] - t) * 1000 for s, t in sent.items() if s in got]
+
+
+async def main(messages: int, backlog: int) -> None:
+    logging.disable(logging.WARNING)  # the plain-MQTT warning, once per client
+    with MosquittoBroker() as broker, tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        await raw_rate(broker.port, 2000)  # warm-up
+        a = await raw_rate(broker.port, messages)
+        b = await durable_rate(broker.port, messages, folder)
+        fill, drain = await backlog_drain(broker.port, backlog, folder)
+        lat = await latency(broker.port, 1000, 5, folder)
+    print(f"(a) raw aiomqtt QoS 1, window {WINDOW}:        {a:8,.0f} msg/s ({messages:,} msgs)")
+    print(f"(b) durable put → outbox → PUBACK → delete: {b:8,.0f} msg/s "
+          f"({PRODUCERS} devices putting)")
+    print(f"    ratio b/a:                              {b / a:8.2f}   (goal ≥ 0.80)")
+    print(f"(c) backlog of {backlog:,}: stored in {fill:.1f} s, drained in {drain:.1f} s "
+          f"({backlog / drain:,.0f} msg/s; goal ≤ 40 s)")
+    p50 = statistics.median(lat)
+    p99 = statistics.quantiles(lat, n=100)[98]
+    print(f"(d) put → delivered upstream at 1,000 msg/s: median {p50:.1f} ms, p99 {p99:.1f} ms "
+          f"({len(lat):,} msgs; goal median ≤ 20 ms)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--backlog", type=int, default=100_000)
+    options = parser.parse_args()
+    asyncio.run(main(options.messages, options.backlog))
