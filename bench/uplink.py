@@ -40,8 +40,12 @@ TOPIC = T.device("bench-1", "telemetry")
 
 def payload(seq: int) -> bytes:
     return Envelope(
-        msg_id=new_ulid(), seq=seq, ts=isoformat(__import__("datetime").datetime.now()),
-        device="bench-1", kind="bin", type="telemetry",
+        msg_id=new_ulid(),
+        seq=seq,
+        ts=isoformat(__import__("datetime").datetime.now()),
+        device="bench-1",
+        kind="bin",
+        type="telemetry",
         data={"fill_percent": 42.5, "distance_m": 0.61, "temperature_c": 21.4},
     ).to_bytes()
 
@@ -158,15 +162,20 @@ async def main(messages: int, backlog: int) -> None:
         fill, drain = await backlog_drain(broker.port, backlog, folder)
         lat = await latency(broker.port, 1000, 5, folder)
     print(f"(a) raw aiomqtt QoS 1, window {WINDOW}:        {a:8,.0f} msg/s ({messages:,} msgs)")
-    print(f"(b) durable put → outbox → PUBACK → delete: {b:8,.0f} msg/s "
-          f"({PRODUCERS} devices putting)")
+    print(
+        f"(b) durable put → outbox → PUBACK → delete: {b:8,.0f} msg/s ({PRODUCERS} devices putting)"
+    )
     print(f"    ratio b/a:                              {b / a:8.2f}   (goal ≥ 0.80)")
-    print(f"(c) backlog of {backlog:,}: stored in {fill:.1f} s, drained in {drain:.1f} s "
-          f"({backlog / drain:,.0f} msg/s; goal ≤ 40 s)")
+    print(
+        f"(c) backlog of {backlog:,}: stored in {fill:.1f} s, drained in {drain:.1f} s "
+        f"({backlog / drain:,.0f} msg/s; goal ≤ 40 s)"
+    )
     p50 = statistics.median(lat)
     p99 = statistics.quantiles(lat, n=100)[98]
-    print(f"(d) put → delivered upstream at 1,000 msg/s: median {p50:.1f} ms, p99 {p99:.1f} ms "
-          f"({len(lat):,} msgs; goal median ≤ 20 ms)")
+    print(
+        f"(d) put → delivered upstream at 1,000 msg/s: median {p50:.1f} ms, p99 {p99:.1f} ms "
+        f"({len(lat):,} msgs; goal median ≤ 20 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -139,8 +139,9 @@ class Outbox:
             return
         self._seq = seq
         self._new.set()
-        urgent = [(item, s) for item, s in zip(batch, seqs, strict=True)
-                  if item.priority < Priority.STATE]
+        urgent = [
+            (item, s) for item, s in zip(batch, seqs, strict=True) if item.priority < Priority.STATE
+        ]
         for item, s in zip(batch, seqs, strict=True):
             if item.priority >= Priority.STATE and not item.done.done():
                 item.done.set_result(s)

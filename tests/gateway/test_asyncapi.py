@@ -41,4 +41,7 @@ def test_envelope_and_command_fields_match_the_models() -> None:
     in_code = set(re.findall(r"``(\w+)``", CommandRejected.__doc__)) - {"code", "error"}
     assert documented == in_code
     assert typing.get_args(Envelope.model_fields["type"].annotation) == (
-        "telemetry", "event", "state")
+        "telemetry",
+        "event",
+        "state",
+    )
