@@ -50,7 +50,11 @@ def _wait_for_port(port: int, timeout: float) -> bool:
 
 
 class MosquittoBroker:
-    """A Mosquitto subprocess on ``127.0.0.1:port``; ``stop()`` and ``start()`` at will."""
+    """A Mosquitto subprocess on ``127.0.0.1:port``; ``stop()`` and ``start()`` at will.
+
+    Like a production broker it keeps sessions, retained messages and queued messages
+    across a restart (persistence in its temporary directory).
+    """
 
     def __init__(self, port: int | None = None, *, extra_config: str = "") -> None:
         executable = find_mosquitto()
@@ -63,7 +67,8 @@ class MosquittoBroker:
         self.config_file.write_text(
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
-            "persistence false\n"
+            "persistence true\n"
+            f"persistence_location {self._dir}/\n"
             "max_inflight_messages 100\n"
             "max_queued_messages 100000\n"
             f"log_dest file {self._dir / 'mosquitto.log'}\n" + extra_config

@@ -277,8 +277,14 @@ class ReceivedMessage:
 class Observer:
     """A plain MQTT client that watches and commands gateways from the outside."""
 
-    def __init__(self, settings: MqttSettings, identifier: str | None = None) -> None:
-        self._client = _client(settings, identifier=identifier)
+    def __init__(
+        self, settings: MqttSettings, identifier: str | None = None, *, persistent: bool = False
+    ) -> None:
+        """``persistent``: keep the session (subscriptions, queued QoS 1 messages) on the
+        broker while disconnected; needs a fixed ``identifier``."""
+        if persistent and identifier is None:
+            raise ValueError("a persistent session needs an identifier")
+        self._client = _client(settings, identifier=identifier, clean_session=not persistent)
 
     async def __aenter__(self) -> Observer:
         try:

@@ -111,7 +111,11 @@ class GatewayProcess:
 
 
 class Upstream:
-    """Records everything the broker delivers under the gateway's root."""
+    """Records everything the broker delivers under the gateway's root.
+
+    Like a cloud consumer it keeps a persistent session, so the broker queues what arrives
+    while it reconnects.
+    """
 
     def __init__(self, port: int) -> None:
         self.settings = MqttSettings(host="127.0.0.1", port=port)
@@ -133,7 +137,9 @@ class Upstream:
         """Stay subscribed, reconnecting while the broker is down (as a cloud would)."""
         while True:
             try:
-                async with Observer(self.settings, identifier=f"upstream-{id(self)}") as client:
+                async with Observer(
+                    self.settings, identifier=f"upstream-{id(self)}", persistent=True
+                ) as client:
                     await client.subscribe(TOPICS.everything)
                     async for message in client.messages():
                         self.messages.append(message)

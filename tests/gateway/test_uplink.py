@@ -45,10 +45,10 @@ async def running(uplink: Uplink) -> AsyncIterator[asyncio.Task[None]]:
 
 
 async def collect(settings: MqttSettings, into: list[ReceivedMessage]) -> None:
-    """Record everything, reconnecting quickly while the broker is down."""
+    """Record everything; a persistent session keeps what arrives while reconnecting."""
     while True:
         try:
-            async with Observer(settings) as observer:
+            async with Observer(settings, "unit-upstream", persistent=True) as observer:
                 await observer.subscribe(T.everything)
                 async for message in observer.messages():
                     into.append(message)
