@@ -21,6 +21,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiomqtt
@@ -28,7 +29,7 @@ import aiomqtt
 from gateway.broker import MosquittoBroker
 from gateway.config import MqttSettings, OutboxSettings
 from gateway.db import Database
-from gateway.messages import Envelope, isoformat, new_ulid
+from gateway.messages import isoformat, new_ulid, render_envelope
 from gateway.outbox import Outbox, Priority
 from gateway.topics import Topics
 from gateway.uplink import Observer, Uplink
@@ -38,16 +39,13 @@ WINDOW = 100
 TOPIC = T.device("bench-1", "telemetry")
 
 
+DATA = {"fill_percent": 42.5, "distance_m": 0.61, "temperature_c": 21.4}
+
+
 def payload(seq: int) -> bytes:
-    return Envelope(
-        msg_id=new_ulid(),
-        seq=seq,
-        ts=isoformat(__import__("datetime").datetime.now()),
-        device="bench-1",
-        kind="bin",
-        type="telemetry",
-        data={"fill_percent": 42.5, "distance_m": 0.61, "temperature_c": 21.4},
-    ).to_bytes()
+    """A bin's telemetry, rendered as ``DriverContext.publish_telemetry`` renders it."""
+    ts = isoformat(datetime.now(UTC))
+    return render_envelope(new_ulid(), seq, ts, "bench-1", "bin", "telemetry", DATA)
 
 
 async def raw_rate(port: int, n: int) -> float:
@@ -152,23 +150,35 @@ async def latency(port: int, rate: float, seconds: float, folder: Path) -> list[
     return [(got[s] - t) * 1000 for s, t in sent.items() if s in got]
 
 
+ROUNDS = 5
+
+
 async def main(messages: int, backlog: int) -> None:
     logging.disable(logging.WARNING)  # the plain-MQTT warning, once per client
     with MosquittoBroker() as broker, tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         await raw_rate(broker.port, 2000)  # warm-up
-        a = await raw_rate(broker.port, messages)
-        b = await durable_rate(broker.port, messages, folder)
+        raw: list[float] = []
+        durable: list[float] = []
+        for round_ in range(ROUNDS):  # interleaved, so that noise hits both alike
+            raw.append(await raw_rate(broker.port, messages))
+            durable.append(await durable_rate(broker.port, messages, folder / str(round_)))
         fill, drain = await backlog_drain(broker.port, backlog, folder)
         lat = await latency(broker.port, 1000, 5, folder)
-    print(f"(a) raw aiomqtt QoS 1, window {WINDOW}:        {a:8,.0f} msg/s ({messages:,} msgs)")
+    a, b = statistics.median(raw), statistics.median(durable)
+    print(f"median of {ROUNDS} interleaved rounds of {messages:,} messages each:")
     print(
-        f"(b) durable put → outbox → PUBACK → delete: {b:8,.0f} msg/s ({PRODUCERS} devices putting)"
+        f"(a) raw aiomqtt QoS 1, window {WINDOW}:        {a:8,.0f} msg/s "
+        f"({', '.join(f'{r:,.0f}' for r in raw)})"
+    )
+    print(
+        f"(b) durable put → outbox → PUBACK → delete: {b:8,.0f} msg/s "
+        f"({', '.join(f'{r:,.0f}' for r in durable)}; {PRODUCERS} devices putting)"
     )
     print(f"    ratio b/a:                              {b / a:8.2f}   (goal ≥ 0.80)")
     print(
-        f"(c) backlog of {backlog:,}: stored in {fill:.1f} s, drained in {drain:.1f} s "
-        f"({backlog / drain:,.0f} msg/s; goal ≤ 40 s)"
+        f"(c) backlog of {backlog:,}: stored in {fill:.1f} s by one device, drained in "
+        f"{drain:.1f} s ({backlog / drain:,.0f} msg/s; goal ≤ 40 s)"
     )
     p50 = statistics.median(lat)
     p99 = statistics.quantiles(lat, n=100)[98]

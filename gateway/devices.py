@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.errors import DriverNotFound
-from gateway.messages import Envelope, MessageType, Severity, isoformat, new_ulid
+from gateway.messages import MessageType, Severity, isoformat, new_ulid, render_envelope
 from gateway.topics import SEGMENT_PATTERN
 
 if TYPE_CHECKING:
@@ -182,15 +182,7 @@ class DriverContext:
         msg_id = new_ulid()
 
         def render(seq: int) -> bytes:
-            return Envelope(
-                msg_id=msg_id,
-                seq=seq,
-                ts=ts,
-                device=self.device_id,
-                kind=self.kind,
-                type=type_,
-                data=data,
-            ).to_bytes()
+            return render_envelope(msg_id, seq, ts, self.device_id, self.kind, type_, data)
 
         await self._outbox.put_envelope(
             self._topics.device(self.device_id, type_), render, priority, retain=retain

@@ -25,6 +25,7 @@ __all__ = [
     "isoformat",
     "mark_historical",
     "new_ulid",
+    "render_envelope",
 ]
 
 MessageType = Literal["telemetry", "event", "state"]
@@ -35,16 +36,39 @@ _HISTORICAL_FALSE = b'"historical":false}'
 _HISTORICAL_TRUE = b'"historical":true}'
 
 
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # 10 bits → two characters
+
+
 def new_ulid(now_ms: int | None = None) -> str:
     """A ULID: 48 bits of milliseconds and 80 random bits, Crockford base32, sortable."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
     value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+    pairs = _PAIRS
+    return "".join([pairs[(value >> shift) & 1023] for shift in range(120, -1, -10)])
 
 
 def isoformat(ts: datetime) -> str:
     """``2026-11-22T10:15:00.123Z``: UTC, milliseconds, ``Z``."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+def render_envelope(
+    msg_id: str, seq: int, ts: str, device: str, kind: str, type_: str, data: dict[str, Any]
+) -> bytes:
+    """An envelope's JSON, compact, with ``historical`` (false) last: the hot path of every
+    published reading, without building an :class:`Envelope`."""
+    body = {
+        "v": 1,
+        "msg_id": msg_id,
+        "seq": seq,
+        "ts": ts,
+        "device": device,
+        "kind": kind,
+        "type": type_,
+        "data": data,
+        "historical": False,
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 class Envelope(BaseModel):
@@ -64,10 +88,10 @@ class Envelope(BaseModel):
 
     def to_bytes(self) -> bytes:
         """Compact JSON with ``historical`` last (see :func:`mark_historical`)."""
-        body = self.model_dump(exclude={"historical"})
-        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        flag = "true" if self.historical else "false"
-        return (text[:-1] + f',"historical":{flag}}}').encode()
+        raw = render_envelope(
+            self.msg_id, self.seq, self.ts, self.device, self.kind, self.type, self.data
+        )
+        return mark_historical(raw) if self.historical else raw
 
 
 def mark_historical(payload: bytes) -> bytes:

@@ -118,19 +118,30 @@ class Outbox:
         if not batch:
             return
         seqs: list[int] = []
+        rows: list[tuple[int, str, bytes, int]] = []
+        size = 0
+        seq = self._seq
         try:
-            with self._db.transaction():
-                seq = self._seq
-                for item in batch:
-                    if callable(item.body):
-                        seq += 1
-                        payload = item.body(seq)
-                    else:
-                        payload = item.body
-                    seqs.append(seq)
-                    self._insert(item.topic, payload, item.priority, item.retain)
+            for item in batch:
+                if callable(item.body):
+                    seq += 1
+                    payload = item.body(seq)
+                else:
+                    payload = item.body
+                seqs.append(seq)
+                rows.append((int(item.priority), item.topic, payload, int(item.retain)))
+                size += len(payload) + len(item.topic)
+            with self._db.transaction() as conn:
+                self._make_room(len(rows), size)
+                conn.executemany(
+                    "INSERT INTO outbox (priority, topic, payload, retain) VALUES (?, ?, ?, ?)",
+                    rows,
+                )
+                self._last_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
                 if seq != self._seq:
                     self._db.set_meta("seq", str(seq))
+            self._rows += len(rows)
+            self._bytes += size
         except Exception as err:
             self._recount()
             for item in batch:
@@ -164,22 +175,12 @@ class Outbox:
             if not item.done.done():
                 item.done.set_result(seq)
 
-    def _insert(self, topic: str, payload: bytes, priority: Priority, retain: bool) -> None:
-        size = len(payload) + len(topic.encode())
-        self._make_room(size)
-        cursor = self._db.conn.execute(
-            "INSERT INTO outbox (priority, topic, payload, retain) VALUES (?, ?, ?, ?)",
-            (int(priority), topic, payload, int(retain)),
-        )
-        self._last_id = cursor.lastrowid or self._last_id
-        self._rows += 1
-        self._bytes += size
-
-    def _make_room(self, size: int) -> None:
+    def _make_room(self, count: int, size: int) -> None:
+        """Drop the oldest droppable rows until ``count`` more rows of ``size`` bytes fit."""
         max_rows, max_bytes = self._settings.max_rows, self._settings.max_bytes
         dropped = 0
-        while self._rows + 1 > max_rows or self._bytes + size > max_bytes:
-            excess = max(self._rows + 1 - max_rows, 1)
+        while self._rows + count > max_rows or self._bytes + size > max_bytes:
+            excess = max(self._rows + count - max_rows, 1)
             freed = self._db.conn.execute(
                 "DELETE FROM outbox WHERE id IN ("
                 " SELECT id FROM outbox WHERE priority = ("

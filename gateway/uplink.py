@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 UplinkState = Literal["connecting", "online", "offline", "stopped"]
 CommandHandler = Callable[[str, bytes], Awaitable[None]]
 
-_ACK_INTERVAL_S = 0.01
+#: Acknowledged rows are deleted in batches this often (a crash re-sends at most these).
+_ACK_INTERVAL_S = 0.05
 
 
 class _QuietPending(logging.Filter):
