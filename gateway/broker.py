@@ -8,6 +8,7 @@ restarted on the same port, to simulate outages). :func:`embedded_broker` uses i
 from __future__ import annotations
 
 import contextlib
+import getpass
 import logging
 import shutil
 import socket
@@ -66,6 +67,9 @@ class MosquittoBroker:
         self.config_file = self._dir / "mosquitto.conf"
         self.config_file.write_text(
             f"listener {self.port} 127.0.0.1\n"
+            # Started as root, mosquitto would switch to the 'mosquitto' user, which cannot
+            # write into our directory; stay who we are.
+            f"user {getpass.getuser()}\n"
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {self._dir}/\n"

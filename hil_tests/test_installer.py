@@ -1,0 +1,93 @@
+"""What an installer does on the box: keys, a signed command from the CLI, systemd, the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from gateway.app import VERSION
+from gateway.broker import MosquittoBroker
+from hil_tests.harness import GatewayProcess, Upstream, gateway_config
+
+GATEWAY = [sys.executable, "-m", "gateway"]
+
+
+def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*GATEWAY, *args], capture_output=True, text=True, timeout=timeout)
+
+
+async def test_keys_new_then_a_signed_command_from_the_cli(
+    tmp_path: Path, broker: MosquittoBroker, upstream: Upstream
+) -> None:
+    made = cli("keys", "new", "--out", str(tmp_path / "ops.pem"), "--name", "installer")
+    assert made.returncode == 0
+    operators = made.stdout[made.stdout.index("[[commands.operators]]") :]
+    config = tmp_path / "gateway.toml"
+    config.write_text(gateway_config(tmp_path / "data", broker.port) + operators)
+    gateway = GatewayProcess(config)
+    gateway.start()
+    try:
+        await upstream.wait_for(lambda: upstream.envelopes("telemetry"))
+        args = ("command", "send", "gateway", "set_report_period", "--config", str(config))
+        unsigned = await asyncio.to_thread(cli, *args, "--args", '{"period_s": 30}')
+        assert unsigned.returncode == 1
+        assert '"code": "unauthenticated"' in unsigned.stdout
+        signed = await asyncio.to_thread(
+            cli, *args, "--args", '{"period_s": 30}', "--sign", str(tmp_path / "ops.pem")
+        )
+        assert signed.returncode == 0, signed.stdout + signed.stderr
+        assert '"report_period_s": 30' in signed.stdout
+        bad_args = await asyncio.to_thread(
+            cli, *args, "--args", '{"period_s": -1}', "--sign", str(tmp_path / "ops.pem")
+        )
+        assert bad_args.returncode == 1
+        assert '"field": "args.period_s"' in bad_args.stdout
+    finally:
+        gateway.close()
+
+
+def test_tells_systemd_it_is_ready_feeds_the_watchdog_and_says_stopping(
+    tmp_path: Path, broker: MosquittoBroker
+) -> None:
+    notify = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(notify))
+    sock.settimeout(15)
+    config = tmp_path / "gateway.toml"
+    config.write_text(gateway_config(tmp_path / "data", broker.port))
+    env = {**os.environ, "NOTIFY_SOCKET": str(notify), "WATCHDOG_USEC": "400000"}
+    process = subprocess.Popen(
+        [*GATEWAY, "run", "--config", str(config)], env=env, stderr=subprocess.DEVNULL
+    )
+    try:
+        received = [sock.recv(100).decode() for _ in range(4)]
+        assert received[0] == "READY=1"
+        assert received[1:] == ["WATCHDOG=1"] * 3
+        process.terminate()
+        while (message := sock.recv(100).decode()) == "WATCHDOG=1":
+            pass
+        assert message == "STOPPING=1"
+        assert process.wait(20) == 0
+    finally:
+        process.kill()
+        sock.close()
+
+
+def test_the_demo_without_a_terminal_prints_lines_and_stops_cleanly() -> None:
+    result = cli("demo", "--duration", "4", timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(
+        line.endswith(
+            f'status {{"online": true, "boot": 1, "version": "{VERSION}", '
+            '"devices": [{"id": "gateway", "kind": "gateway"}]}'
+        )
+        for line in lines
+    )
+    assert any(" gateway telemetry seq=" in line for line in lines)
+    assert any(line.endswith('status {"online": false, "boot": 1}') for line in lines)
+    assert "upstream received" in result.stdout

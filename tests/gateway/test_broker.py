@@ -1,0 +1,46 @@
+"""The embedded broker: Mosquitto when installed, amqtt in-process otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gateway import broker as broker_module
+from gateway.broker import MosquittoBroker, embedded_broker
+from gateway.config import MqttSettings
+from gateway.uplink import Observer
+
+
+async def roundtrip(host: str, port: int) -> bytes:
+    settings = MqttSettings(host=host, port=port)
+    async with Observer(settings) as observer:
+        await observer.subscribe("t/#")
+        await observer.publish("t/1", b"hello")
+        async with asyncio.timeout(10):
+            async for message in observer.messages():
+                return message.payload
+    raise AssertionError("no message")
+
+
+async def test_amqtt_when_mosquitto_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(broker_module, "find_mosquitto", lambda: None)
+    async with embedded_broker() as (host, port):
+        assert await roundtrip(host, port) == b"hello"
+
+
+async def test_mosquitto_keeps_retained_messages_across_a_restart(
+    broker: MosquittoBroker,
+) -> None:
+    settings = MqttSettings(host="127.0.0.1", port=broker.port)
+    async with Observer(settings) as observer:
+        await observer.publish("r/1", b"kept", retain=True)
+    broker.stop()
+    assert not broker.running
+    broker.start()
+    async with Observer(settings) as observer:
+        await observer.subscribe("r/#")
+        async with asyncio.timeout(10):
+            async for message in observer.messages():
+                assert (message.payload, message.retain) == (b"kept", True)
+                break

@@ -1,0 +1,110 @@
+"""A crashing driver is restarted; the others keep reporting."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from gpiozero.pins.mock import MockFactory
+
+from gateway.clock import RealClock
+from gateway.db import Database
+from gateway.devices import DeviceConfig, Driver, DriverContext
+from gateway.outbox import Outbox
+from gateway.supervisor import supervise
+from gateway.topics import Topics
+
+
+class Flaky(Driver):
+    """Publishes, then crashes on its first two runs."""
+
+    kind = "flaky"
+    config_model = DeviceConfig
+    runs = 0
+    safe_calls = 0
+
+    async def run(self) -> None:
+        type(self).runs += 1
+        await self.ctx.publish_telemetry({"run": self.runs})
+        if self.runs <= 2:
+            raise RuntimeError("sensor bus glitch")
+        await asyncio.Event().wait()
+
+    def safe_state(self) -> None:
+        type(self).safe_calls += 1
+
+
+class Steady(Driver):
+    kind = "steady"
+    config_model = DeviceConfig
+
+    async def run(self) -> None:
+        while True:
+            await self.ctx.publish_telemetry({"ok": True})
+            await asyncio.sleep(0.01)
+
+
+class MockHardware:
+    """Hardware with gpiozero's mock pins and nothing else."""
+
+    def __init__(self, root: Path) -> None:
+        self.pin_factory = MockFactory()
+        self.cpu_temperature_file = root / "temp"
+        self.w1_root = root / "w1"
+
+    def disk_usage(self, path: Path) -> tuple[int, int]:
+        return 1, 1
+
+    async def run(self) -> None:
+        await asyncio.Event().wait()
+
+    def close(self) -> None:
+        self.pin_factory.close()
+
+
+class _Runtime:
+    boot = 1
+
+    def runtime_stats(self) -> dict[str, object]:
+        return {}
+
+
+async def test_crash_marks_unavailable_reports_and_restarts(tmp_path: Path) -> None:
+    db = Database(tmp_path / "g.sqlite3")
+    outbox = Outbox(db)
+    topics = Topics("cg/v1", "s", "g")
+
+    def context(device: str, kind: str) -> DriverContext:
+        return DriverContext(
+            config=DeviceConfig(kind=kind, id=device),
+            clock=RealClock(),
+            hardware=MockHardware(tmp_path),
+            outbox=outbox,
+            topics=topics,
+            store=db.device_store(device),
+            runtime=_Runtime(),
+            data_dir=tmp_path,
+        )
+
+    flaky = Flaky(DeviceConfig(kind="flaky", id="flaky"), context("flaky", "flaky"))
+    steady = Steady(DeviceConfig(kind="steady", id="steady"), context("steady", "steady"))
+    tasks = [
+        asyncio.create_task(supervise(flaky, restart_min_s=0.05)),
+        asyncio.create_task(supervise(steady)),
+    ]
+    await asyncio.sleep(0.5)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+    messages = [(r.topic, json.loads(r.payload)) for r in outbox.fetch(0, 10_000)]
+    events = [m["data"] for t, m in messages if t == topics.device("flaky", "event")]
+    assert [e["event"] for e in events] == ["driver_crashed", "driver_crashed"]
+    assert events[0]["error"] == "RuntimeError: sensor bus glitch"
+    assert [e["restart_in_s"] for e in events] == [0.05, 0.1]
+    states = [m["data"] for t, m in messages if t == topics.device("flaky", "state")]
+    assert states[0] == {"available": False}
+    assert Flaky.runs == 3 and Flaky.safe_calls == 3  # two crashes and the final cancel
+    steady_count = sum(1 for t, _ in messages if t == topics.device("steady", "telemetry"))
+    assert steady_count > 10
