@@ -26,6 +26,7 @@ __all__ = [
     "MqttSettings",
     "Operator",
     "OutboxSettings",
+    "ScriptStep",
     "SimulationSettings",
     "TlsSettings",
     "load_config",
@@ -101,11 +102,22 @@ class CommandSettings(_Strict):
     max_expiry_s: int = Field(default=3600, ge=10)
 
 
+class ScriptStep(_Strict):
+    """Something that happens in the simulated world at a simulated time after start."""
+
+    at_s: float = Field(ge=0)
+    model: str
+    action: str = "set"
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
 class SimulationSettings(_Strict):
     """The simulated complex (``hardware = "simulated"``)."""
 
     time_scale: float = Field(default=1.0, gt=0, le=100_000)
     seed: int = 0
+    #: A scripted day: faults and visits that happen by themselves (the demo uses it).
+    script: list[ScriptStep] = Field(default_factory=list)
 
 
 class GatewayConfig(_Strict):

@@ -35,7 +35,7 @@ class SimulatedHardware:
         self.cpu_temperature_file = self.root / "thermal_zone0" / "temp"
         self.w1_root = self.root / "w1"
         self.w1_root.mkdir(parents=True, exist_ok=True)
-        self.world = World(clock, config.simulation.seed)
+        self.world = World(clock, config.simulation.seed, config.simulation.script)
         self.host = HostModel(self.cpu_temperature_file)
         self.world.add(self.host)
         self.control = ControlServer(control_socket(Path(config.data_dir)), self.world.handle)

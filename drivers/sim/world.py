@@ -7,12 +7,17 @@ pins and files the models drive.
 
 from __future__ import annotations
 
+import logging
 import random
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from gateway.clock import Clock
+from gateway.config import ScriptStep
 
 __all__ = ["Model", "World"]
+
+log = logging.getLogger(__name__)
 
 
 class Model(Protocol):
@@ -31,20 +36,28 @@ class World:
     #: Real seconds between steps (the simulated step is this times the time scale).
     TICK_S = 0.1
 
-    def __init__(self, clock: Clock, seed: int = 0) -> None:
+    def __init__(self, clock: Clock, seed: int = 0, script: Sequence[ScriptStep] = ()) -> None:
         self.clock = clock
         self.random = random.Random(seed)
         self.models: dict[str, Model] = {}
+        self._script = sorted(script, key=lambda step: step.at_s)
 
     def add(self, model: Model) -> None:
         self.models[model.name] = model
 
     async def run(self) -> None:
-        last = self.clock.monotonic()
+        start = last = self.clock.monotonic()
         scale = float(getattr(self.clock, "scale", 1.0))
+        script = list(self._script)
         while True:
             await self.clock.sleep(self.TICK_S * scale)
             now = self.clock.monotonic()
+            while script and script[0].at_s <= now - start:
+                step = script.pop(0)
+                try:
+                    await self.handle(step.model_dump())
+                except (KeyError, TypeError, ValueError) as err:
+                    log.warning("simulation script at %s s: %s", step.at_s, err)
             for model in self.models.values():
                 model.step(now - last)
             last = now
@@ -61,4 +74,6 @@ class World:
         args = message.get("args") or {}
         if not isinstance(args, dict):
             raise TypeError("args must be an object")
-        return self.models[name].act(str(message.get("action", "get")), args)
+        result = self.models[name].act(str(message.get("action", "get")), args)
+        log.info("world: %s %s %s", name, message.get("action", "get"), args)
+        return result
