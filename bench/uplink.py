@@ -74,16 +74,10 @@ async def uplink(port: int, outbox: Outbox) -> AsyncIterator[Uplink]:
 
     settings = MqttSettings(host="127.0.0.1", port=port, inflight=WINDOW)
     link = Uplink(settings, T, outbox, boot=1, birth=dict, on_command=ignore)
-    task = asyncio.create_task(link.run())
-    try:
+    async with link.running():
         while link.state != "online":
             await asyncio.sleep(0.01)
         yield link
-    finally:
-        await link.stop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def drained(outbox: Outbox) -> None:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = ["Availability", "Hysteresis", "Reporter"]
+if TYPE_CHECKING:
+    from gateway.devices import DriverContext
+    from gateway.messages import Severity
+
+__all__ = ["Alarm", "Availability", "Hysteresis", "Reporter"]
 
 
 class Reporter:
@@ -66,6 +70,32 @@ class Hysteresis:
             self.active = False
             return "cleared"
         return None
+
+
+class Alarm:
+    """A :class:`Hysteresis` on one reading that publishes ``{event}`` when it trips and
+    ``{event}_cleared`` when it clears, with the reading under ``key``."""
+
+    def __init__(
+        self,
+        event: str,
+        key: str,
+        trip: float,
+        clear: float,
+        *,
+        above: bool = True,
+        severity: Severity = "warning",
+    ) -> None:
+        self.event, self.key, self.severity = event, key, severity
+        self.threshold = Hysteresis(trip, clear, above=above)
+
+    async def check(self, ctx: DriverContext, values: Mapping[str, Any]) -> None:
+        value = values.get(self.key)
+        change = self.threshold.update(value)
+        if change == "tripped":
+            await ctx.publish_event(self.event, self.severity, **{self.key: value})
+        elif change == "cleared":
+            await ctx.publish_event(f"{self.event}_cleared", "info", **{self.key: value})
 
 
 class Availability:

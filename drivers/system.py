@@ -15,7 +15,7 @@ from gpiozero import CPUTemperature
 from gpiozero.exc import GPIOZeroError
 from pydantic import BaseModel, ConfigDict, Field
 
-from drivers.base import Hysteresis, Reporter
+from drivers.base import Alarm, Reporter
 from gateway.devices import DeviceConfig, Driver, command
 from gateway.messages import isoformat
 
@@ -57,8 +57,16 @@ class GatewayDevice(Driver):
         cfg = self.config
         period = float(ctx.store.get("report_period_s", cfg.report_period_s))
         self._reporter = Reporter(period, self._DEADBANDS)
-        hot = Hysteresis(cfg.cpu_hot_c, cfg.cpu_hot_clear_c)
-        low_disk = Hysteresis(cfg.disk_low_percent, cfg.disk_low_clear_percent, above=False)
+        alarms = [
+            Alarm("cpu_hot", "cpu_temp_c", cfg.cpu_hot_c, cfg.cpu_hot_clear_c),
+            Alarm(
+                "disk_low",
+                "disk_free_percent",
+                cfg.disk_low_percent,
+                cfg.disk_low_clear_percent,
+                above=False,
+            ),
+        ]
         self._cpu = CPUTemperature(
             sensor_file=str(ctx.hardware.cpu_temperature_file), pin_factory=ctx.pins
         )
@@ -72,20 +80,8 @@ class GatewayDevice(Driver):
                 if self._reporter.due(values, now):
                     await ctx.publish_telemetry(values)
                     self._reporter.sent(values, now)
-                change = hot.update(values["cpu_temp_c"])
-                if change:
-                    await ctx.publish_event(
-                        "cpu_hot" if change == "tripped" else "cpu_hot_cleared",
-                        "warning" if change == "tripped" else "info",
-                        cpu_temp_c=values["cpu_temp_c"],
-                    )
-                change = low_disk.update(values["disk_free_percent"])
-                if change:
-                    await ctx.publish_event(
-                        "disk_low" if change == "tripped" else "disk_low_cleared",
-                        "warning" if change == "tripped" else "info",
-                        disk_free_percent=values["disk_free_percent"],
-                    )
+                for alarm in alarms:
+                    await alarm.check(ctx, values)
                 await ctx.clock.sleep(min(cfg.sample_period_s, self._reporter.period_s))
         finally:
             self.close()

@@ -170,13 +170,17 @@ def keys_new(
     print(f'[[commands.operators]]\nname = "{name}"\npublic_key = "{public}"')
 
 
+def _host_port(url: str) -> tuple[str, int]:
+    """``mqtt://host:port`` (or ``host:port``) → ``(host, port)``."""
+    parsed = urlparse(url if "://" in url else f"mqtt://{url}")
+    return parsed.hostname or "localhost", parsed.port or 1883
+
+
 def _broker_settings(cfg: GatewayConfig, broker: str | None) -> MqttSettings:
     if broker is None:
         return cfg.mqtt
-    url = urlparse(broker if "://" in broker else f"mqtt://{broker}")
-    return cfg.mqtt.model_copy(
-        update={"host": url.hostname or "localhost", "port": url.port or 1883}
-    )
+    host, port = _host_port(broker)
+    return cfg.mqtt.model_copy(update={"host": host, "port": port})
 
 
 @command_app.command("send")
@@ -258,8 +262,7 @@ async def _broker(url: str | None) -> AsyncIterator[tuple[str, int]]:
         async with embedded_broker() as address:
             yield address
         return
-    parsed = urlparse(url if "://" in url else f"mqtt://{url}")
-    yield parsed.hostname or "localhost", parsed.port or 1883
+    yield _host_port(url)
 
 
 async def _demo(cfg: GatewayConfig, broker: str | None, duration: float | None, live: bool) -> None:

@@ -50,6 +50,11 @@ _mqtt_log.addFilter(_QuietPending())
 _MAX_CONCURRENT_COMMANDS = 16
 
 
+def _payload(message: aiomqtt.Message) -> bytes:
+    payload = message.payload
+    return payload if isinstance(payload, bytes) else str(payload or "").encode()
+
+
 def _client(settings: MqttSettings, **extra: Any) -> aiomqtt.Client:
     tls_context = None
     if settings.tls is not None:
@@ -190,10 +195,8 @@ class Uplink:
     async def _receive(self, client: aiomqtt.Client, tg: asyncio.TaskGroup) -> None:
         limit = asyncio.Semaphore(_MAX_CONCURRENT_COMMANDS)
         async for message in client.messages:
-            payload = message.payload
-            data = payload if isinstance(payload, bytes) else str(payload or "").encode()
             await limit.acquire()
-            tg.create_task(self._handle(message.topic.value, data, limit))
+            tg.create_task(self._handle(message.topic.value, _payload(message), limit))
 
     async def _handle(self, topic: str, payload: bytes, limit: asyncio.Semaphore) -> None:
         try:
@@ -235,6 +238,18 @@ class Uplink:
         if self._acked:
             acked, self._acked = self._acked, []
             self._outbox.ack(acked)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Uplink]:
+        """Run in the background for the ``async with`` block; stop cleanly after it."""
+        task = asyncio.create_task(self.run(), name="uplink")
+        try:
+            yield self
+        finally:
+            await self.stop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def flush(self, timeout: float) -> bool:
         """Wait until the outbox is empty (while online); ``True`` if it emptied."""
@@ -311,8 +326,6 @@ class Observer:
         """Every message received, until the connection drops (then :class:`UplinkError`)."""
         try:
             async for message in self._client.messages:
-                payload = message.payload
-                data = payload if isinstance(payload, bytes) else str(payload or "").encode()
-                yield ReceivedMessage(message.topic.value, data, bool(message.retain))
+                yield ReceivedMessage(message.topic.value, _payload(message), bool(message.retain))
         except aiomqtt.MqttError as err:
             raise UplinkError(f"connection to the broker lost: {err}") from err

@@ -7,20 +7,8 @@ from pathlib import Path
 
 from gateway.config import OutboxSettings
 from gateway.db import Database
-from gateway.messages import Envelope
 from gateway.outbox import Outbox, Priority
-
-
-def envelope(seq: int) -> bytes:
-    return Envelope(
-        msg_id=f"m{seq}",
-        seq=seq,
-        ts="2026-11-22T10:15:00.123Z",
-        device="d",
-        kind="k",
-        type="telemetry",
-        data={"n": seq},
-    ).to_bytes()
+from tests.gateway.helpers import envelope
 
 
 async def test_messages_survive_a_process_that_never_closed_its_database(tmp_path: Path) -> None:

@@ -3,45 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from gateway.broker import MosquittoBroker
 from gateway.config import MqttSettings
 from gateway.db import Database
 from gateway.errors import UplinkError
-from gateway.messages import Envelope
 from gateway.outbox import Outbox, Priority
 from gateway.topics import Topics
 from gateway.uplink import Observer, ReceivedMessage, Uplink
+from tests.gateway.helpers import envelope
 
 T = Topics("cg/v1", "unit", "gw")
-
-
-def envelope(seq: int) -> bytes:
-    return Envelope(
-        msg_id=f"m{seq}",
-        seq=seq,
-        ts="2026-11-22T10:15:00.123Z",
-        device="d",
-        kind="k",
-        type="telemetry",
-        data={},
-    ).to_bytes()
-
-
-@contextlib.asynccontextmanager
-async def running(uplink: Uplink) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(uplink.run())
-    try:
-        yield task
-    finally:
-        await uplink.stop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def collect(settings: MqttSettings, into: list[ReceivedMessage]) -> None:
@@ -83,7 +57,7 @@ async def test_drains_in_order_deletes_after_puback_and_survives_a_restart(
     uplink = Uplink(
         settings, T, outbox, boot=7, birth=lambda: {"devices": []}, on_command=on_command
     )
-    async with running(uplink):
+    async with uplink.running():
         await eventually(lambda: uplink.state == "online" and outbox.depth == 0)
         for _ in range(200):
             await outbox.put_envelope(T.device("d", "telemetry"), envelope, Priority.TELEMETRY)
@@ -125,7 +99,7 @@ async def test_offline_start_keeps_retrying_without_losing_anything(tmp_path: Pa
         return None
 
     uplink = Uplink(settings, T, outbox, boot=1, birth=dict, on_command=ignore)
-    async with running(uplink):
+    async with uplink.running():
         await asyncio.sleep(0.5)
         assert uplink.state in {"connecting", "offline"}
         assert outbox.depth == 1
