@@ -53,7 +53,7 @@ class Gateway:
             else RealClock()
         )
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(config.database)
+        self.db = Database(config.database, exclusive=True)
         self._boot = self.db.next_boot()
         self.outbox = Outbox(self.db, config.outbox)
         self.router = CommandRouter(self.topics, self.outbox, self.db, config.commands)

@@ -9,6 +9,7 @@ survive a power cut.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import sqlite3
@@ -44,10 +45,15 @@ _MIGRATIONS: tuple[str, ...] = (
 class Database:
     """Owner of the one SQLite connection (used from the event loop's thread)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, exclusive: bool = False) -> None:
+        """Open (and create or migrate) the file. ``exclusive``: this process is the gateway
+        that owns it; a second gateway on the same ``data_dir`` is refused."""
         self.path = Path(path)
+        self._lock: int | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if exclusive:
+                self._lock = _lock_or_refuse(self.path.with_name(self.path.name + ".lock"))
             self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
@@ -114,6 +120,25 @@ class Database:
         with contextlib.suppress(sqlite3.Error):
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.conn.close()
+        if self._lock is not None:
+            os.close(self._lock)  # releases the lock
+            self._lock = None
+
+
+def _lock_or_refuse(lock_file: Path) -> int:
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise StorageError(
+            f"another gateway (pid {holder}) is running on {lock_file.parent}; "
+            "stop it first, or give this one its own data_dir"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
 
 
 class DeviceStore:

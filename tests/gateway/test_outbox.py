@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from gateway.config import OutboxSettings
 from gateway.db import Database
+from gateway.errors import StorageError
 from gateway.outbox import Outbox, Priority
 from tests.gateway.helpers import envelope
 
@@ -75,3 +79,12 @@ async def test_byte_bound(tmp_path: Path) -> None:
     assert outbox.stats()["bytes"] <= 64 * 1024
     assert outbox.stats()["dropped"] > 0
     assert outbox.stats()["seq"] == 2000
+
+
+def test_a_second_gateway_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
+    first = Database(tmp_path / "g.sqlite3", exclusive=True)
+    with pytest.raises(StorageError, match=rf"another gateway \(pid {os.getpid()}\) is running"):
+        Database(tmp_path / "g.sqlite3", exclusive=True)
+    Database(tmp_path / "g.sqlite3").close()  # readers (gateway outbox stats) are welcome
+    first.close()
+    Database(tmp_path / "g.sqlite3", exclusive=True).close()
