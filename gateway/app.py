@@ -143,6 +143,7 @@ class Gateway:
                 await _cancel_all(service)
         finally:
             self.hardware.close()
+            self.outbox.close()
             self.db.sync()
             self.db.close()
             log.info("stopped")

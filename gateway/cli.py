@@ -132,7 +132,9 @@ def outbox_stats(
     cfg = _load(config)
     db = Database(cfg.database)
     try:
-        stats = Outbox(db, cfg.outbox).stats()
+        outbox = Outbox(db, cfg.outbox)
+        stats = outbox.stats()
+        outbox.close()
         stats["boot"] = int(db.get_meta("boot", "0") or 0)
     finally:
         db.close()

@@ -54,13 +54,18 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if exclusive:
                 self._lock = _lock_or_refuse(self.path.with_name(self.path.name + ".lock"))
-            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA busy_timeout=5000")
+            self.conn = self.connect()
             self._migrate()
         except (OSError, sqlite3.Error) as err:
             raise StorageError(f"cannot open the database {self.path}: {err}") from err
+
+    def connect(self) -> sqlite3.Connection:
+        """A connection to the file in WAL mode (the outbox writes through its own)."""
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        return conn
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -72,22 +77,26 @@ class Database:
                 self.conn.execute(f"PRAGMA user_version={number}")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on error."""
-        self.conn.execute("BEGIN IMMEDIATE")
+    def transaction(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` on ``conn`` (default: the main connection)."""
+        conn = conn or self.conn
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self.conn
+            yield conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        conn.execute("COMMIT")
 
-    def get_meta(self, key: str, default: str | None = None) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return str(row[0]) if row else default
+    def get_meta(
+        self, key: str, default: str | None = None, conn: sqlite3.Connection | None = None
+    ) -> str | None:
+        row = (conn or self.conn).execute("SELECT value FROM meta WHERE key = ?", (key,))
+        found = row.fetchone()
+        return str(found[0]) if found else default
 
-    def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute(
+    def set_meta(self, key: str, value: str, conn: sqlite3.Connection | None = None) -> None:
+        (conn or self.conn).execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -59,26 +60,39 @@ class _Pending:
 
 
 class Outbox:
-    """Durable, bounded, ordered queue of messages for the broker."""
+    """Durable, bounded, ordered queue of messages for the broker.
+
+    Writes (puts, acknowledgements, drops) go through one writer thread with its own
+    connection, so the event loop keeps serving the broker while SQLite writes; reads
+    (:meth:`fetch`) use the database's main connection and see committed rows only.
+    """
 
     def __init__(self, db: Database, settings: OutboxSettings | None = None) -> None:
         self._db = db
         self._settings = settings or OutboxSettings()
+        self._wconn = db.connect()
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="outbox-writer")
         self._recount()
         self._new = asyncio.Event()
         self._unsynced = False
         self._pending: list[_Pending] = []
+        self._committer: asyncio.Task[None] | None = None
         self._sync_tasks: set[asyncio.Task[None]] = set()
 
     def _recount(self) -> None:
         """Read the counters back from the file (at start, and after a failed commit)."""
-        conn = self._db.conn
+        conn = self._wconn
         self._rows, self._bytes = conn.execute(
             "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(topic)), 0) FROM outbox"
         ).fetchone()
-        self._seq = int(self._db.get_meta("seq", "0") or 0)
-        self._dropped = int(self._db.get_meta("dropped", "0") or 0)
+        self._seq = int(self._db.get_meta("seq", "0", conn) or 0)
+        self._dropped = int(self._db.get_meta("dropped", "0", conn) or 0)
         self._last_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+
+    def close(self) -> None:
+        """Finish pending writes and release the writer."""
+        self._writer.shutdown(wait=True)
+        self._wconn.close()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -105,57 +119,67 @@ class Outbox:
     async def _enqueue(
         self, topic: str, body: bytes | Callable[[int], bytes], priority: Priority, retain: bool
     ) -> int:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[int] = loop.create_future()
-        if not self._pending:
-            loop.call_soon(self._commit_pending)
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(topic, body, priority, retain, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_loop(), name="outbox-commit")
         return await done
 
-    def _commit_pending(self) -> None:
-        """Group commit: everything put during one turn of the event loop, one transaction."""
-        batch, self._pending = self._pending, []
-        if not batch:
-            return
-        seqs: list[int] = []
-        rows: list[tuple[int, str, bytes, int]] = []
-        size = 0
-        seq = self._seq
+    async def _commit_loop(self) -> None:
+        """Group commit: what was put while the previous batch was written, one transaction."""
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            batch, self._pending = self._pending, []
+            rows: list[tuple[int, str, bytes, int]] = []
+            seqs: list[int] = []
+            seq = self._seq
+            try:
+                for item in batch:
+                    if callable(item.body):
+                        seq += 1
+                        payload = item.body(seq)
+                    else:
+                        payload = item.body
+                    seqs.append(seq)
+                    rows.append((int(item.priority), item.topic, payload, int(item.retain)))
+                await loop.run_in_executor(self._writer, self._write, rows, seq)
+            except Exception as err:
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_exception(err)
+                continue
+            self._new.set()
+            self._release(batch, seqs)
+
+    def _write(self, rows: list[tuple[int, str, bytes, int]], seq: int) -> None:
+        """In the writer thread: insert a batch, making room first."""
+        size = sum(len(r[2]) + len(r[1]) for r in rows)
         try:
-            for item in batch:
-                if callable(item.body):
-                    seq += 1
-                    payload = item.body(seq)
-                else:
-                    payload = item.body
-                seqs.append(seq)
-                rows.append((int(item.priority), item.topic, payload, int(item.retain)))
-                size += len(payload) + len(item.topic)
-            with self._db.transaction() as conn:
+            with self._db.transaction(self._wconn) as conn:
                 self._make_room(len(rows), size)
                 conn.executemany(
                     "INSERT INTO outbox (priority, topic, payload, retain) VALUES (?, ?, ?, ?)",
                     rows,
                 )
-                self._last_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+                last_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
                 if seq != self._seq:
-                    self._db.set_meta("seq", str(seq))
-            self._rows += len(rows)
-            self._bytes += size
-        except Exception as err:
+                    self._db.set_meta("seq", str(seq), conn)
+        except BaseException:
             self._recount()
-            for item in batch:
-                if not item.done.done():
-                    item.done.set_exception(err)
-            return
+            raise
         self._seq = seq
-        self._new.set()
-        urgent = [
-            (item, s) for item, s in zip(batch, seqs, strict=True) if item.priority < Priority.STATE
-        ]
-        for item, s in zip(batch, seqs, strict=True):
-            if item.priority >= Priority.STATE and not item.done.done():
-                item.done.set_result(s)
+        self._rows += len(rows)
+        self._bytes += size
+        self._last_id = last_id
+
+    def _release(self, batch: list[_Pending], seqs: list[int]) -> None:
+        """Telemetry and state return now; events and replies once the disk has them."""
+        urgent = []
+        for item, seq in zip(batch, seqs, strict=True):
+            if item.priority < Priority.STATE:
+                urgent.append((item, seq))
+            elif not item.done.done():
+                item.done.set_result(seq)
         if len(urgent) < len(batch):
             self._unsynced = True
         if urgent:
@@ -181,7 +205,7 @@ class Outbox:
         dropped = 0
         while self._rows + count > max_rows or self._bytes + size > max_bytes:
             excess = max(self._rows + count - max_rows, 1)
-            freed = self._db.conn.execute(
+            freed = self._wconn.execute(
                 "DELETE FROM outbox WHERE id IN ("
                 " SELECT id FROM outbox WHERE priority = ("
                 "  SELECT MAX(priority) FROM outbox WHERE priority >= ?)"
@@ -195,7 +219,7 @@ class Outbox:
             self._bytes -= sum(r[0] for r in freed)
         if dropped:
             self._dropped += dropped
-            self._db.set_meta("dropped", str(self._dropped))
+            self._db.set_meta("dropped", str(self._dropped), self._wconn)
             log.warning("outbox full: dropped %d oldest low-priority messages", dropped)
 
     async def run_sync(self) -> None:
@@ -222,14 +246,18 @@ class Outbox:
             self._new.clear()
             await self._new.wait()
 
-    def ack(self, ids: Iterable[int]) -> None:
-        """The broker has these: delete them."""
+    async def ack(self, ids: Iterable[int]) -> None:
+        """The broker has these: delete them (in the writer thread)."""
         id_list = list(ids)
-        for start in range(0, len(id_list), 500):
-            chunk = id_list[start : start + 500]
+        if id_list:
+            await asyncio.get_running_loop().run_in_executor(self._writer, self._delete, id_list)
+
+    def _delete(self, ids: list[int]) -> None:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            with self._db.transaction():
-                freed = self._db.conn.execute(
+            with self._db.transaction(self._wconn) as conn:
+                freed = conn.execute(
                     f"DELETE FROM outbox WHERE id IN ({marks}) "
                     "RETURNING LENGTH(payload) + LENGTH(topic)",
                     chunk,

@@ -146,7 +146,7 @@ class Uplink:
             if self._stopping:
                 break
             self._state = "offline"
-            self._flush_acks()
+            await self._flush_acks()
             if self._client_was_up:
                 attempt = 0
             cap = (
@@ -232,12 +232,12 @@ class Uplink:
     async def _ack_loop(self) -> None:
         while True:
             await asyncio.sleep(_ACK_INTERVAL_S)
-            self._flush_acks()
+            await self._flush_acks()
 
-    def _flush_acks(self) -> None:
+    async def _flush_acks(self) -> None:
         if self._acked:
             acked, self._acked = self._acked, []
-            self._outbox.ack(acked)
+            await self._outbox.ack(acked)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Uplink]:
@@ -256,7 +256,7 @@ class Uplink:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            self._flush_acks()
+            await self._flush_acks()
             if self._outbox.depth == 0:
                 return True
             if self._state != "online":

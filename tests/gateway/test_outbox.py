@@ -38,10 +38,10 @@ async def test_fetch_is_ordered_and_ack_deletes(tmp_path: Path) -> None:
     first = outbox.fetch(0, 4)
     assert [r.id for r in first] == [1, 2, 3, 4]
     assert [r.id for r in outbox.fetch(4, 100)] == list(range(5, 11))
-    outbox.ack([r.id for r in first])
+    await outbox.ack([r.id for r in first])
     assert outbox.depth == 6
     assert outbox.fetch(0, 1)[0].id == 5
-    outbox.ack([5, 5, 999])  # acknowledging twice or unknown ids is harmless
+    await outbox.ack([5, 5, 999])  # acknowledging twice or unknown ids is harmless
     assert outbox.depth == 5
 
 
