@@ -143,6 +143,11 @@ class Uplink:
                         "uplink to %s:%d: %s", self._settings.host, self._settings.port, message
                     )
                     last_error = message
+            except Exception:
+                # A gateway left alone for years must not stop reporting because of one bad
+                # moment: log it whole, then reconnect like after any other failure.
+                log.exception("uplink session failed unexpectedly; reconnecting")
+                last_error = ""
             if self._stopping:
                 break
             self._state = "offline"
