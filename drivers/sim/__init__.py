@@ -13,6 +13,8 @@ from typing import Any
 
 from gpiozero.pins.mock import MockFactory
 
+from drivers.bins import BinConfig
+from drivers.sim.bins import BinModel
 from drivers.sim.control import ControlServer
 from drivers.sim.host import HostModel
 from drivers.sim.world import World
@@ -38,6 +40,11 @@ class SimulatedHardware:
         self.world = World(clock, config.simulation.seed, config.simulation.script)
         self.host = HostModel(self.cpu_temperature_file)
         self.world.add(self.host)
+        for device in config.devices:
+            if isinstance(device, BinConfig):
+                self.world.add(
+                    BinModel(device, self.pin_factory, self.w1_root, clock, self.world.random)
+                )
         self.control = ControlServer(control_socket(Path(config.data_dir)), self.world.handle)
 
     def disk_usage(self, path: Path) -> tuple[int, int]:

@@ -1,0 +1,40 @@
+"""Mock pins that obey the simulated world, built on gpiozero's own mock pins."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from time import sleep
+from typing import Any
+
+from gpiozero.pins.mock import MockTriggerPin
+
+__all__ = ["RangerTriggerPin"]
+
+
+class RangerTriggerPin(MockTriggerPin):  # type: ignore[misc]
+    """An HC-SR04 trigger pin: each pulse makes the echo pin high for as long as the
+    world's ``echo_time()`` says (``None``: no echo, a dead or blinded sensor)."""
+
+    def __init__(
+        self,
+        factory: Any,
+        info: Any,
+        echo_pin: Any = None,
+        echo_time: Callable[[], float | None] | None = None,
+    ) -> None:
+        super().__init__(factory, info, echo_pin=echo_pin)
+        self.world_echo_time = echo_time
+
+    def _echo(self) -> None:
+        duration = self.world_echo_time() if self.world_echo_time else self.echo_time
+        if duration is None:
+            return
+        sleep(0.0002)  # the sensor's own delay before its burst returns
+        self.echo_pin.drive_high()
+        sleep(duration)
+        self.echo_pin.drive_low()
+
+    def trim_history(self) -> None:
+        """Mock pins remember every change; a simulation running for days must forget."""
+        self.clear_states()
+        self.echo_pin.clear_states()
