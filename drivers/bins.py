@@ -11,6 +11,7 @@ filling), ``bin_emptied``, ``fire_suspected`` (critical), ``lid_open``, ``sensor
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
 
@@ -23,7 +24,7 @@ from gateway.devices import DeviceConfig, Driver, command
 from gateway.errors import CommandRejected, DeviceUnavailable
 from gateway.messages import isoformat
 
-__all__ = ["BinConfig", "FillTrend", "WasteBin", "fill_percent"]
+__all__ = ["BinConfig", "FillReading", "FillTracker", "FillTrend", "WasteBin", "fill_percent"]
 
 Pin = int | str
 
@@ -61,6 +62,10 @@ class BinConfig(DeviceConfig):
         if self.full_rearm_percent >= self.full_threshold_percent:
             raise ValueError("full_rearm_percent must be below full_threshold_percent")
         return self
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def fill_percent(distance_m: float, empty_m: float, full_m: float) -> float:
@@ -106,6 +111,58 @@ class FillTrend:
         return now + timedelta(hours=(threshold - fill) / rate)
 
 
+@dataclass(frozen=True)
+class FillReading:
+    """One accepted fill reading."""
+
+    fill_percent: float
+    distance_m: float
+    rate_pph: float | None
+    full_at: datetime | None
+    #: The fill before a collection, when this reading is the one after it.
+    emptied_from: float | None = None
+
+
+class FillTracker:
+    """Distances → fill readings, with the trend since the last collection.
+
+    A jump of ``jump_percent`` or more (a collection, a bulky load, or a few false echoes
+    from a bag near the sensor) counts only when the next reading confirms it: a single
+    stray reading neither empties nor fills a bin.
+    """
+
+    CONFIRM_WITHIN_PERCENT = 10.0
+
+    def __init__(self, config: BinConfig, empty_m: float, last_fill: float | None) -> None:
+        self.config = config
+        self.empty_m = empty_m
+        self.last = last_fill
+        self.pending: float | None = None
+        self.trend = FillTrend(config.fit_window_s)
+
+    def update(self, t: float, now: datetime, distance: float) -> FillReading | None:
+        """The reading, or ``None`` while a jump waits for its confirmation."""
+        cfg = self.config
+        fill = fill_percent(distance, self.empty_m, cfg.full_distance_m)
+        emptied_from = None
+        if self.last is not None and abs(fill - self.last) >= cfg.emptied_drop_percent:
+            if self.pending is None or abs(fill - self.pending) > self.CONFIRM_WITHIN_PERCENT:
+                self.pending = fill
+                return None
+            emptied_from = self.last if fill < self.last else None
+            self.trend.reset()  # a new filling starts
+        self.pending = None
+        self.trend.add(t, fill)
+        self.last = fill
+        return FillReading(
+            fill,
+            distance,
+            self.trend.rate_pph(),
+            self.trend.full_at(now, fill, cfg.full_threshold_percent),
+            emptied_from,
+        )
+
+
 class CalibrateArgs(BaseModel):
     """The bin is empty now: take the measured distance as ``empty_distance_m``."""
 
@@ -135,10 +192,12 @@ class WasteBin(Driver):
         full = Hysteresis(cfg.full_threshold_percent, cfg.full_rearm_percent)
         fire = Hysteresis(cfg.fire_temp_c, cfg.fire_temp_c - 10)
         ranger_ok = Availability(cfg.fault_after)
-        trend = FillTrend(cfg.fit_window_s)
         last_fill: float | None = ctx.store.get("fill_percent")
-        if last_fill is not None:
-            full.active = last_fill >= cfg.full_rearm_percent and bool(ctx.store.get("full"))
+        self._tracker = tracker = FillTracker(cfg, self.empty_m, last_fill)
+        full.active = bool(ctx.store.get("full", False))
+        fill_values: dict[str, Any] = dict.fromkeys(
+            ("fill_percent", "distance_m", "fill_rate_pph", "full_at")
+        )
         last_temp: tuple[float, float] | None = None
         lid_opened_at: float | None = None
         lid_reported = False
@@ -161,30 +220,28 @@ class WasteBin(Driver):
                 elif change is True:
                     await ctx.publish_state(available=True)
                     await ctx.publish_event("sensor_recovered", "info", sensor="ranger")
-                values: dict[str, Any] = {
-                    "fill_percent": None,
-                    "distance_m": None,
-                    "fill_rate_pph": None,
-                    "full_at": None,
-                }
                 if distance is not None:
-                    fill = fill_percent(distance, self.empty_m, cfg.full_distance_m)
-                    if last_fill is not None and last_fill - fill >= cfg.emptied_drop_percent:
-                        trend.reset()
-                        await ctx.publish_event(
-                            "bin_emptied", "info", fill_before=last_fill, fill_percent=fill
-                        )
-                    trend.add(now, fill)
-                    rate = trend.rate_pph()
-                    full_at = trend.full_at(ctx.clock.now(), fill, cfg.full_threshold_percent)
-                    values.update(
-                        fill_percent=fill,
-                        distance_m=round(distance, 3),
-                        fill_rate_pph=None if rate is None else round(rate, 2),
-                        full_at=None if full_at is None else isoformat(full_at),
-                    )
-                    last_fill = fill
-                    ctx.store.set("fill_percent", fill)
+                    reading = tracker.update(now, ctx.clock.now(), distance)
+                    if reading is not None:
+                        if reading.emptied_from is not None:
+                            await ctx.publish_event(
+                                "bin_emptied",
+                                "info",
+                                fill_before=reading.emptied_from,
+                                fill_percent=reading.fill_percent,
+                            )
+                        fill_values = {
+                            "fill_percent": reading.fill_percent,
+                            "distance_m": round(reading.distance_m, 3),
+                            "fill_rate_pph": _round(reading.rate_pph, 2),
+                            "full_at": None
+                            if reading.full_at is None
+                            else isoformat(reading.full_at),
+                        }
+                        ctx.store.set("fill_percent", reading.fill_percent)
+                else:
+                    fill_values = dict.fromkeys(fill_values)
+                values: dict[str, Any] = dict(fill_values)
                 temperature = self._temperature()
                 if cfg.temperature_sensor:
                     values["temperature_c"] = temperature
@@ -262,6 +319,8 @@ class WasteBin(Driver):
                 "distance: is the bin really empty?",
             )
         self.empty_m = round(distance, 3)
+        if getattr(self, "_tracker", None) is not None:
+            self._tracker.empty_m = self.empty_m
         self.ctx.store.set("empty_distance_m", self.empty_m)
         await self.ctx.publish_state({"empty_distance_m": self.empty_m})
         return {"empty_distance_m": self.empty_m}

@@ -35,6 +35,10 @@ class RangerTriggerPin(MockTriggerPin):  # type: ignore[misc]
         self.echo_pin.drive_low()
 
     def trim_history(self) -> None:
-        """Mock pins remember every change; a simulation running for days must forget."""
-        self.clear_states()
-        self.echo_pin.clear_states()
+        """Mock pins remember every change; a simulation running for days must forget.
+
+        Only the list is trimmed: ``clear_states()`` would also reset the time of the last
+        change, which the echo's edge callback reads, and shorten a ping in flight.
+        """
+        del self.states[:-1]
+        del self.echo_pin.states[:-1]
