@@ -102,7 +102,6 @@ async def test_full_then_emptied_then_full_again_once_per_filling(
         lambda: e if len(e := events(upstream, "bin-1", "bin_full")) == 2 else None
     )
     assert again[1]["seq"] > emptied[0]["seq"]
-    print("BIN2", [(t["seq"], t["data"]) for t in upstream.envelopes() if t["device"] == "bin-2"])
     assert events(upstream, "bin-2", "bin_full") == []
 
 
