@@ -19,7 +19,10 @@ def test_config_check_ok_and_json() -> None:
     result = runner.invoke(
         app, ["config", "check", "--json", str(ROOT / "config/gateway.example.toml")]
     )
-    assert json.loads(result.output)["devices"] == [{"id": "gateway", "kind": "gateway"}]
+    assert json.loads(result.output)["devices"] == [
+        {"id": "gateway", "kind": "gateway"},
+        {"id": "bin-north-1", "kind": "bin"},
+    ]
 
 
 def test_config_check_errors_exit_2_with_the_key_path(tmp_path: Path) -> None:
