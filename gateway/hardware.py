@@ -8,6 +8,7 @@ group; ``"auto"`` picks gpio on a Raspberry Pi and the simulation elsewhere.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["GpioHardware", "Hardware", "in_loop", "is_raspberry_pi", "open_hardware"]
 
 _MODEL_FILE = Path("/proc/device-tree/model")
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -87,6 +90,9 @@ def open_hardware(config: GatewayConfig, clock: Clock) -> Hardware:
     choice = config.hardware
     if choice == "auto":
         choice = "gpio" if is_raspberry_pi() else "simulated"
+        if choice == "simulated":
+            log.warning("hardware = 'auto' and this is no Raspberry Pi: running the simulated "
+                        "complex (set hardware = 'gpio' or 'simulated' to say so)")
     if choice == "gpio":
         return GpioHardware()
     factory = hardware_class(choice)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -78,16 +79,17 @@ def test_tells_systemd_it_is_ready_feeds_the_watchdog_and_says_stopping(
 
 
 def test_the_demo_without_a_terminal_prints_lines_and_stops_cleanly() -> None:
-    result = cli("demo", "--duration", "4", timeout=120)
+    result = cli("demo", "--duration", "6", timeout=120)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert any(
-        line.endswith(
-            f'status {{"online": true, "boot": 1, "version": "{VERSION}", '
-            '"devices": [{"id": "gateway", "kind": "gateway"}]}'
-        )
-        for line in lines
-    )
-    assert any(" gateway telemetry seq=" in line for line in lines)
-    assert any(line.endswith('status {"online": false, "boot": 1}') for line in lines)
+    statuses = [
+        json.loads(line.split(" status ", 1)[1])
+        for line in result.stdout.splitlines()
+        if " status {" in line
+    ]
+    assert statuses[0]["online"] is True and statuses[0]["version"] == VERSION
+    kinds = [d["kind"] for d in statuses[0]["devices"]]
+    assert kinds.count("gateway") == 1 and kinds.count("bin") >= 4
+    assert statuses[-1] == {"online": False, "boot": 1}
+    assert " gateway telemetry seq=" in result.stdout
+    assert " bin-north-1 telemetry seq=" in result.stdout
     assert "upstream received" in result.stdout
