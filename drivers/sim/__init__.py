@@ -11,13 +11,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
 from drivers.bins import BinConfig
 from drivers.sim.bins import BinModel
 from drivers.sim.control import ControlServer
 from drivers.sim.host import HostModel
+from drivers.sim.water import MockMCP3008, StationModel
 from drivers.sim.world import World
+from drivers.water import WaterStationConfig
 from gateway.clock import Clock
 
 __all__ = ["SimulatedHardware", "control_socket"]
@@ -40,10 +43,19 @@ class SimulatedHardware:
         self.world = World(clock, config.simulation.seed, config.simulation.script)
         self.host = HostModel(self.cpu_temperature_file)
         self.world.add(self.host)
+        stations = [d for d in config.devices if isinstance(d, WaterStationConfig)]
+        adc = None
+        if any(station.tds_channel is not None for station in stations):
+            # gpiozero's software SPI asks for the global default pin factory.
+            Device.pin_factory = self.pin_factory
+            adc = MockMCP3008(self.pin_factory)
+        rng = self.world.random
         for device in config.devices:
             if isinstance(device, BinConfig):
+                self.world.add(BinModel(device, self.pin_factory, self.w1_root, clock, rng))
+            elif isinstance(device, WaterStationConfig):
                 self.world.add(
-                    BinModel(device, self.pin_factory, self.w1_root, clock, self.world.random)
+                    StationModel(device, self.pin_factory, adc, self.w1_root, clock, rng)
                 )
         self.control = ControlServer(control_socket(Path(config.data_dir)), self.world.handle)
 

@@ -1,0 +1,321 @@
+"""Filtered drinking-water stations (``kind = "water_station"``).
+
+A hall-effect flow meter (YF-S201 class: F(Hz) = 7.5 · Q(L/min), 450 pulses per litre) on a
+digital input, a TDS probe on an MCP3008 channel with a DS18B20 for temperature
+compensation, a leak sensor, an inlet solenoid valve on a relay, optionally a UV lamp status
+input. Every pulse counts; counters and the filter's state live in the database.
+
+Telemetry: ``litres_total``, ``litres_today``, ``flow_lpm``, ``tds_ppm``, ``water_temp_c``,
+``filter_remaining_percent``, ``valve_open`` (and ``uv_ok`` when fitted). Events:
+``leak_detected`` (critical; the valve closes within the sample of the pin's edge),
+``flow_runaway``, ``water_quality_alert``, ``filter_change_due``, ``filter_expired``,
+``uv_lamp_failed``. Signed commands ``valve_open``, ``valve_close``, ``filter_replaced``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import datetime
+from typing import Any
+
+from gpiozero import MCP3008, DigitalInputDevice, DigitalOutputDevice
+from pydantic import BaseModel, ConfigDict, Field
+
+from drivers.base import Reporter
+from drivers.sensors import read_ds18b20
+from gateway.devices import DeviceConfig, Driver, DriverContext, NoArgs, command
+from gateway.errors import CommandRejected, DeviceUnavailable
+from gateway.messages import Severity, isoformat
+
+__all__ = ["FilterLife", "WaterStation", "WaterStationConfig", "tds_ppm"]
+
+Pin = int | str
+
+
+def tds_ppm(voltage: float, temperature_c: float = 25.0) -> float:
+    """Total dissolved solids of the usual analogue TDS probe, compensated to 25 °C."""
+    v = voltage / (1 + 0.02 * (temperature_c - 25.0))
+    return max(0.0, (133.42 * v**3 - 255.86 * v**2 + 857.39 * v) * 0.5)
+
+
+class FilterLife:
+    """What is left of a filter: the smaller of its litres and its days."""
+
+    def __init__(self, capacity_litres: float, capacity_days: float) -> None:
+        self.capacity_litres = capacity_litres
+        self.capacity_days = capacity_days
+
+    def remaining_percent(self, litres_since: float, since: datetime, now: datetime) -> float:
+        days = max(0.0, (now - since).total_seconds() / 86_400)
+        left = min(1 - litres_since / self.capacity_litres, 1 - days / self.capacity_days)
+        return round(max(0.0, min(1.0, left)) * 100, 1)
+
+
+class WaterStationConfig(DeviceConfig):
+    """``[[devices]] kind = "water_station"``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = "water_station"
+    report_period_s: float = Field(default=300, gt=0, le=86_400)
+    sample_period_s: float = Field(default=1.0, gt=0, le=60)
+    flow_pin: Pin
+    pulses_per_litre: float = Field(default=450.0, gt=0)
+    leak_pin: Pin
+    valve_pin: Pin
+    uv_pin: Pin | None = None
+    tds_channel: int | None = Field(default=None, ge=0, le=7)
+    tds_vref: float = Field(default=3.3, gt=0)
+    temperature_sensor: str | None = Field(default=None, pattern=r"^28-[0-9a-f]{12}$")
+    tds_limit_ppm: float = Field(default=300.0, gt=0)
+    tds_alert_after_s: float = Field(default=600.0, ge=0)
+    filter_capacity_litres: float = Field(default=4000.0, gt=0)
+    filter_capacity_days: float = Field(default=180.0, gt=0)
+    filter_due_percent: float = Field(default=10.0, ge=0, le=100)
+    max_continuous_flow_s: float = Field(default=600.0, gt=0)
+    deadband_lpm: float = Field(default=0.5, ge=0)
+
+
+class WaterStation(Driver):
+    """One station."""
+
+    kind = "water_station"
+    config_model = WaterStationConfig
+    config: WaterStationConfig
+
+    _valve: DigitalOutputDevice | None = None
+
+    def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
+        super().__init__(config, ctx)
+        self._count_lock = threading.Lock()
+        self._pulses = int(ctx.store.get("pulses_total", 0))
+
+    async def run(self) -> None:
+        ctx, cfg = self.ctx, self.config
+        store = ctx.store
+        self._loop = asyncio.get_running_loop()
+        self._valve = DigitalOutputDevice(cfg.valve_pin, initial_value=False, pin_factory=ctx.pins)
+        self._flow = DigitalInputDevice(cfg.flow_pin, pull_up=False, pin_factory=ctx.pins)
+        self._leak = DigitalInputDevice(cfg.leak_pin, pull_up=False, pin_factory=ctx.pins)
+        self._uv = (
+            DigitalInputDevice(cfg.uv_pin, pull_up=False, pin_factory=ctx.pins)
+            if cfg.uv_pin is not None
+            else None
+        )
+        self._adc = (
+            MCP3008(channel=cfg.tds_channel, pin_factory=ctx.pins)
+            if cfg.tds_channel is not None
+            else None
+        )
+        self._flow.when_activated = self._pulse
+        self._leak.when_activated = self._leak_edge
+        self._lock_reason: str | None = store.get("valve_locked")
+        now = ctx.clock.now()
+        if store.get("filter_changed_at") is None:
+            store.set("filter_changed_at", isoformat(now))
+            store.set("filter_pulses_at_change", self._pulses)
+        life = FilterLife(cfg.filter_capacity_litres, cfg.filter_capacity_days)
+        reporter = Reporter(
+            cfg.report_period_s, {"flow_lpm": cfg.deadband_lpm, "valve_open": 0, "uv_ok": 0}
+        )
+        self._reporter = reporter
+        if self._leak.is_active:
+            self._lock_reason = "leak"
+        if self._lock_reason is None:
+            self._valve.on()
+        await ctx.publish_state(
+            {"name": cfg.name, "valve_locked": self._lock_reason}, available=True
+        )
+        last_pulses, last_t = self._pulses, ctx.clock.monotonic()
+        flowing_since: float | None = None
+        tds_high_since: float | None = None
+        announced: set[str] = set(store.get("announced", []))
+        try:
+            while True:
+                await ctx.clock.sleep(cfg.sample_period_s)
+                t = ctx.clock.monotonic()
+                with self._count_lock:
+                    pulses = self._pulses
+                now = ctx.clock.now()
+                today = now.date().isoformat()
+                if store.get("day") != today:
+                    store.set("day", today)
+                    store.set("pulses_day_start", last_pulses)
+                store.set("pulses_total", pulses)
+                flow_lpm = (
+                    (pulses - last_pulses) / cfg.pulses_per_litre / max(t - last_t, 1e-9) * 60
+                )
+                last_pulses, last_t = pulses, t
+                # Safety first: a leak the edge callback missed, a tap stuck open.
+                if self._leak.is_active and self._lock_reason != "leak":
+                    await self._close_for_leak()
+                flowing_since = (flowing_since or t) if flow_lpm > 0.05 else None
+                if (
+                    flowing_since is not None
+                    and t - flowing_since > cfg.max_continuous_flow_s
+                    and self._lock_reason is None
+                ):
+                    await self._lock("flow_runaway")
+                    await ctx.publish_event(
+                        "flow_runaway",
+                        "critical",
+                        flowing_s=round(t - flowing_since),
+                        flow_lpm=round(flow_lpm, 2),
+                    )
+                water_temp = self._temperature()
+                tds = self._tds(water_temp)
+                tds_high_since = (tds_high_since or t) if tds and tds > cfg.tds_limit_ppm else None
+                changed_at = datetime.fromisoformat(store.get("filter_changed_at"))
+                litres_since = (
+                    pulses - store.get("filter_pulses_at_change", 0)
+                ) / cfg.pulses_per_litre
+                remaining = life.remaining_percent(litres_since, changed_at, now)
+                alerts: list[tuple[str, Severity, bool, dict[str, Any]]] = [
+                    (
+                        "water_quality_alert",
+                        "warning",
+                        tds_high_since is not None and t - tds_high_since >= cfg.tds_alert_after_s,
+                        {"tds_ppm": tds},
+                    ),
+                    (
+                        "filter_change_due",
+                        "warning",
+                        remaining <= cfg.filter_due_percent,
+                        {"filter_remaining_percent": remaining},
+                    ),
+                    (
+                        "filter_expired",
+                        "critical",
+                        remaining <= 0,
+                        {"filter_remaining_percent": remaining},
+                    ),
+                    (
+                        "uv_lamp_failed",
+                        "critical",
+                        self._uv is not None and not self._uv.is_active,
+                        {},
+                    ),
+                ]
+                for name, severity, active, data in alerts:
+                    if active and name not in announced:
+                        announced.add(name)
+                        await ctx.publish_event(name, severity, **data)
+                    elif not active and name in announced:
+                        announced.discard(name)
+                store.set("announced", sorted(announced))
+                values: dict[str, Any] = {
+                    "litres_total": round(pulses / cfg.pulses_per_litre, 3),
+                    "litres_today": round(
+                        (pulses - store.get("pulses_day_start", 0)) / cfg.pulses_per_litre, 3
+                    ),
+                    "flow_lpm": round(flow_lpm, 2),
+                    "tds_ppm": None if tds is None else round(tds, 1),
+                    "water_temp_c": water_temp,
+                    "filter_remaining_percent": remaining,
+                    "valve_open": bool(self._valve.value),
+                }
+                if self._uv is not None:
+                    values["uv_ok"] = bool(self._uv.is_active)
+                if reporter.due(values, t):
+                    await ctx.publish_telemetry(values)
+                    reporter.sent(values, t)
+        finally:
+            with self._count_lock:
+                store.set("pulses_total", self._pulses)
+            self.close()
+
+    # -- pin callbacks (gpiozero's thread) ---------------------------------------------------
+
+    def _pulse(self) -> None:
+        with self._count_lock:
+            self._pulses += 1
+
+    def _leak_edge(self) -> None:
+        """Close the valve at once, on the pin's own thread; then tell the loop."""
+        if self._valve is not None:
+            self._valve.off()
+        self._loop.call_soon_threadsafe(lambda: self._loop.create_task(self._close_for_leak()))
+
+    # -- actions -----------------------------------------------------------------------------
+
+    async def _close_for_leak(self) -> None:
+        if self._lock_reason == "leak":
+            return
+        await self._lock("leak")
+        await self.ctx.publish_event("leak_detected", "critical", valve_open=False)
+
+    async def _lock(self, reason: str) -> None:
+        if self._valve is not None:
+            self._valve.off()
+        self._lock_reason = reason
+        self.ctx.store.set("valve_locked", reason)
+        await self.ctx.publish_state({"valve_locked": reason})
+
+    def _temperature(self) -> float | None:
+        sensor = self.config.temperature_sensor
+        if sensor is None:
+            return None
+        try:
+            return read_ds18b20(self.ctx.hardware.w1_root, sensor)
+        except DeviceUnavailable:
+            return None
+
+    def _tds(self, temperature: float | None) -> float | None:
+        if self._adc is None:
+            return None
+        voltage = float(self._adc.value) * self.config.tds_vref
+        return tds_ppm(voltage, 25.0 if temperature is None else temperature)
+
+    def safe_state(self) -> None:
+        if self._valve is not None:
+            self._valve.off()
+
+    def close(self) -> None:
+        for part in ("_valve", "_flow", "_leak", "_uv", "_adc"):
+            device = getattr(self, part, None)
+            if device is not None:
+                if part == "_valve":
+                    device.off()
+                device.close()
+                setattr(self, part, None)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    @command(args=NoArgs, actuating=True)
+    async def valve_open(self, args: BaseModel) -> dict[str, Any]:
+        """Open the inlet valve (refused while a leak is detected)."""
+        leak = getattr(self, "_leak", None)
+        if leak is not None and leak.is_active:
+            raise CommandRejected(
+                "refused",
+                "a leak is detected at the station; the valve "
+                "stays closed until the leak sensor is dry",
+            )
+        if self._valve is None:
+            raise CommandRejected("refused", "the station is not running")
+        self._valve.on()
+        self._lock_reason = None
+        self.ctx.store.set("valve_locked", None)
+        await self.ctx.publish_state({"valve_locked": None})
+        return {"valve_open": True}
+
+    @command(args=NoArgs, actuating=True)
+    async def valve_close(self, args: BaseModel) -> dict[str, Any]:
+        """Close the inlet valve until ``valve_open``."""
+        await self._lock("command")
+        return {"valve_open": False}
+
+    @command(args=NoArgs, actuating=True)
+    async def filter_replaced(self, args: BaseModel) -> dict[str, Any]:
+        """A new filter is fitted: its life starts now."""
+        store = self.ctx.store
+        now = isoformat(self.ctx.clock.now())
+        with self._count_lock:
+            store.set("filter_pulses_at_change", self._pulses)
+        store.set("filter_changed_at", now)
+        store.set(
+            "announced", [a for a in store.get("announced", []) if not a.startswith("filter_")]
+        )
+        await self.ctx.publish_event("filter_replaced", "info", changed_at=now)
+        return {"filter_changed_at": now, "filter_remaining_percent": 100.0}

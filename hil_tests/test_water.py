@@ -1,0 +1,157 @@
+"""Drinking-water stations on the simulated complex, seen from upstream."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.sim import control_socket
+from drivers.sim.control import request
+from gateway.broker import MosquittoBroker
+from gateway.commands import sign_command
+from hil_tests.harness import TOPICS, GatewayProcess, Upstream, gateway_config
+
+STATIONS = """
+[simulation]
+time_scale = 10
+
+[[devices]]
+kind = "water_station"
+id = "water-1"
+flow_pin = 23
+leak_pin = 24
+valve_pin = 25
+tds_channel = 0
+sample_period_s = 1
+report_period_s = 5
+
+[[devices]]
+kind = "water_station"
+id = "water-2"
+flow_pin = 16
+leak_pin = 18
+valve_pin = 4
+sample_period_s = 1
+report_period_s = 5
+"""
+
+
+@pytest.fixture
+def stations(
+    tmp_path: Path, broker: MosquittoBroker, key_pair: tuple[Any, str]
+) -> Iterator[GatewayProcess]:
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        gateway_config(
+            tmp_path / "data",
+            broker.port,
+            report_period_s=5,
+            public_key=key_pair[1],
+            extra=STATIONS,
+        )
+    )
+    process = GatewayProcess(config)
+    yield process
+    process.close()
+
+
+def sock(process: GatewayProcess) -> Path:
+    return control_socket(process.config_file.parent / "data")
+
+
+def telemetry(upstream: Upstream, device: str) -> list[dict[str, Any]]:
+    return [t["data"] for t in upstream.envelopes("telemetry") if t["device"] == device]
+
+
+async def quiet(process: GatewayProcess) -> None:
+    """No resident draws water: only the pulses a test sends."""
+    for station in ("water-1", "water-2"):
+        await request(
+            sock(process), {"model": station, "action": "set", "args": {"draws_per_hour": 0}}
+        )
+
+
+async def test_litres_are_exact_to_the_pulse_and_survive_kill_9(
+    stations: GatewayProcess, upstream: Upstream
+) -> None:
+    stations.start()
+    await upstream.wait_for(lambda: telemetry(upstream, "water-1"), timeout=20)
+    await quiet(stations)
+    await request(sock(stations), {"model": "water-1", "action": "pulses", "args": {"count": 4507}})
+    exact = 4507 / 450
+    await upstream.wait_for(
+        lambda: any(t["litres_total"] == round(exact, 3) for t in telemetry(upstream, "water-1"))
+    )
+    await asyncio.sleep(1.5)  # at least one sample (0.1 s real) after the last pulse: stored
+    await asyncio.to_thread(stations.kill)
+    before = len(upstream.messages)
+    stations.start()
+    await upstream.wait_for(lambda: any(s.get("boot") == 2 for s in upstream.statuses()))
+    after = await upstream.wait_for(
+        lambda: [
+            m.json()["data"]
+            for m in upstream.messages[before:]
+            if m.topic == TOPICS.device("water-1", "telemetry")
+        ]
+    )
+    assert after[0]["litres_total"] == round(exact, 3)
+    assert after[0]["filter_remaining_percent"] == pytest.approx(100 - exact / 4000 * 100, abs=0.1)
+
+
+async def test_a_leak_closes_the_valve_within_a_second_and_refuses_to_reopen(
+    stations: GatewayProcess, upstream: Upstream, key_pair: tuple[Any, str]
+) -> None:
+    stations.start()
+    await upstream.wait_for(lambda: telemetry(upstream, "water-1"), timeout=20)
+    await request(
+        sock(stations), {"model": "water-1", "action": "set", "args": {"stuck_tap": True}}
+    )
+    assert (await request(sock(stations), {"model": "water-1", "action": "get"}))["valve_open"]
+    started = time.monotonic()
+    await request(sock(stations), {"model": "water-1", "action": "set", "args": {"leak": True}})
+    while (await request(sock(stations), {"model": "water-1", "action": "get"}))["valve_open"]:
+        assert time.monotonic() - started < 1.0, "the valve is still open after 1 s"
+        await asyncio.sleep(0.01)
+    leak = await upstream.wait_for(
+        lambda: [e for e in upstream.envelopes("event") if e["data"]["event"] == "leak_detected"]
+    )
+    assert leak[0]["device"] == "water-1" and leak[0]["data"]["severity"] == "critical"
+
+    topic = TOPICS.command("water-1", "valve_open")
+    await upstream.send("water-1", "valve_open", sign_command(key_pair[0], topic, "open-1", {}))
+    refused = await upstream.wait_for(lambda: upstream.replies().get("open-1"))
+    assert refused["ok"] is False and refused["error"]["code"] == "refused"
+    assert "leak" in refused["error"]["message"]
+    assert not (await request(sock(stations), {"model": "water-1", "action": "get"}))["valve_open"]
+    # The other station keeps serving water and reporting.
+    assert (await request(sock(stations), {"model": "water-2", "action": "get"}))["valve_open"]
+
+    await request(sock(stations), {"model": "water-1", "action": "set", "args": {"leak": False}})
+    await upstream.send("water-1", "valve_open", sign_command(key_pair[0], topic, "open-2", {}))
+    reopened = await upstream.wait_for(lambda: upstream.replies().get("open-2"))
+    assert reopened == {"id": "open-2", "ok": True, "result": {"valve_open": True}}
+
+
+async def test_a_stuck_tap_is_a_flow_runaway(stations: GatewayProcess, upstream: Upstream) -> None:
+    stations.config_file.write_text(
+        stations.config_file.read_text().replace(
+            'id = "water-2"', 'id = "water-2"\nmax_continuous_flow_s = 60'
+        )
+    )
+    stations.start()
+    await upstream.wait_for(lambda: telemetry(upstream, "water-2"), timeout=20)
+    await request(
+        sock(stations), {"model": "water-2", "action": "set", "args": {"stuck_tap": True}}
+    )
+    runaway = await upstream.wait_for(
+        lambda: [e for e in upstream.envelopes("event") if e["data"]["event"] == "flow_runaway"],
+        timeout=30,
+    )
+    assert runaway[0]["device"] == "water-2"
+    assert runaway[0]["data"]["flowing_s"] >= 60
+    assert not (await request(sock(stations), {"model": "water-2", "action": "get"}))["valve_open"]
