@@ -1,11 +1,13 @@
 """CPU time the gateway spends per simulated device per hour.
 
-    uv run python -m bench.devices [--bins 8] [--seconds 60] [--scale 60]
+    uv run python -m bench.devices [--devices 6] [--seconds 60] [--scale 60]
 
-Runs the real gateway process on the simulated complex twice in the same run, against one
-Mosquitto: with only its own device (the baseline), then with ``--bins`` bins sampling
-every simulated minute. Each run lasts ``--seconds`` real seconds at ``--scale``, one
-simulated hour by default; the process's CPU time comes from the kernel (``wait4``).
+Runs the real gateway process on the simulated complex three times in the same run, against
+one Mosquitto: with only its own device (the baseline), with ``--devices`` bins (sampling
+every simulated minute), and with ``--devices`` water stations (sampling every simulated
+10 s, residents drawing about 6 times an hour). Each run lasts ``--seconds`` real seconds at
+``--scale``, one simulated hour by default; the process's CPU time (simulator included)
+comes from the kernel (``wait4``).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from pathlib import Path
 
 from gateway.broker import MosquittoBroker
 
-# GPIO pins without the fixed pull-ups of GPIO2 and GPIO3 (I2C): room for 10 bins.
-PINS = (4, 17, 27, 22, 5, 6, 13, 19, 26, 16, 20, 21, 12, 25, 24, 23, 18, 15, 14, 7)
+# GPIO pins without the fixed pull-ups of GPIO2/3 (I2C) or SPI0's 8-11: room for 7 stations.
+PINS = (4, 17, 27, 22, 5, 6, 13, 19, 26, 16, 20, 21, 12, 25, 24, 23, 18, 15, 14, 7, 0, 1)
 
 BIN = """
 [[devices]]
@@ -36,7 +38,21 @@ report_period_s = 900
 """
 
 
-def config(folder: Path, port: int, bins: int, scale: float) -> Path:
+STATION = """
+[[devices]]
+kind = "water_station"
+id = "water-{n}"
+flow_pin = {flow}
+leak_pin = {leak}
+valve_pin = {valve}
+tds_channel = {channel}
+temperature_sensor = "28-00000001{n:04d}"
+sample_period_s = 10
+report_period_s = 600
+"""
+
+
+def config(folder: Path, port: int, bins: int, stations: int, scale: float) -> Path:
     text = f"""
 site = "bench"
 gateway_id = "gw"
@@ -54,8 +70,11 @@ id = "gateway"
 """
     for n in range(bins):
         text += BIN.format(n=n, trigger=PINS[2 * n], echo=PINS[2 * n + 1])
+    for n in range(stations):
+        flow, leak, valve = PINS[3 * n : 3 * n + 3]
+        text += STATION.format(n=n, flow=flow, leak=leak, valve=valve, channel=n % 8)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"gateway-{bins}.toml"
+    path = folder / "gateway.toml"
     path.write_text(text)
     return path
 
@@ -74,25 +93,27 @@ def cpu_seconds(config_file: Path, seconds: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bins", type=int, default=8)
+    parser.add_argument("--devices", type=int, default=6, choices=range(1, 8))
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--scale", type=float, default=60.0)
     options = parser.parse_args()
-    hours = options.seconds * options.scale / 3600
+    n, hours = options.devices, options.seconds * options.scale / 3600
     with MosquittoBroker() as broker, tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        base = cpu_seconds(config(folder / "base", broker.port, 0, options.scale), options.seconds)
-        full = cpu_seconds(
-            config(folder / "bins", broker.port, options.bins, options.scale), options.seconds
-        )
-    per_device = (full - base) / options.bins / hours
+
+        def run(name: str, bins: int, stations: int) -> float:
+            file = config(folder / name, broker.port, bins, stations, options.scale)
+            return cpu_seconds(file, options.seconds)
+
+        base, bins, stations = run("base", 0, 0), run("bins", n, 0), run("stations", 0, n)
     print(f"{hours:.2f} simulated hours in {options.seconds:.0f} s at {options.scale:g}x")
     print(f"baseline (gateway device only): {base:6.2f} s CPU")
-    print(f"with {options.bins} bins:            {full:6.2f} s CPU  (ratio {full / base:.2f})")
-    print(
-        f"per bin per simulated hour:      {per_device:6.3f} s CPU "
-        f"({per_device / 3600 * 100:.3f} % of one core at 1x)"
-    )
+    for label, total in ((f"{n} bins", bins), (f"{n} water stations", stations)):
+        per_device = (total - base) / n / hours
+        print(
+            f"with {label:18} {total:6.2f} s CPU (ratio {total / base:.2f}): "
+            f"{per_device:.3f} s CPU per device per simulated hour"
+        )
 
 
 if __name__ == "__main__":

@@ -91,8 +91,10 @@ def open_hardware(config: GatewayConfig, clock: Clock) -> Hardware:
     if choice == "auto":
         choice = "gpio" if is_raspberry_pi() else "simulated"
         if choice == "simulated":
-            log.warning("hardware = 'auto' and this is no Raspberry Pi: running the simulated "
-                        "complex (set hardware = 'gpio' or 'simulated' to say so)")
+            log.warning(
+                "hardware = 'auto' and this is no Raspberry Pi: running the simulated "
+                "complex (set hardware = 'gpio' or 'simulated' to say so)"
+            )
     if choice == "gpio":
         return GpioHardware()
     factory = hardware_class(choice)

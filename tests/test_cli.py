@@ -22,6 +22,7 @@ def test_config_check_ok_and_json() -> None:
     assert json.loads(result.output)["devices"] == [
         {"id": "gateway", "kind": "gateway"},
         {"id": "bin-north-1", "kind": "bin"},
+        {"id": "water-1", "kind": "water_station"},
     ]
 
 

@@ -17,7 +17,7 @@ MINIMAL = 'site = "park"\ngateway_id = "gw"\n'
 def test_shipped_configurations_load(name: str) -> None:
     config = load_config(ROOT / "config" / name)
     assert config.devices[0].kind == "gateway"
-    assert "bin" in {d.kind for d in config.devices}
+    assert {"bin", "water_station"} <= {d.kind for d in config.devices}
 
 
 def test_defaults_and_relative_data_dir(tmp_path: Path) -> None:
@@ -53,7 +53,8 @@ def test_device_errors_name_the_device_index_and_line() -> None:
     )
     assert problems(text) == [
         "g.toml:devices.1.report_period_s: Input should be greater than 0 (line 9)",
-        "g.toml:devices.2.kind: unknown device kind 'toaster' (allowed: bin, gateway) (line 11)",
+        "g.toml:devices.2.kind: unknown device kind 'toaster' "
+        "(allowed: bin, gateway, water_station) (line 11)",
         "g.toml:devices.3.kind: missing; every device needs a kind (line 13)",
     ]
 
