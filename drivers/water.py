@@ -90,6 +90,7 @@ class WaterStation(Driver):
         super().__init__(config, ctx)
         self._count_lock = threading.Lock()
         self._pulses = int(ctx.store.get("pulses_total", 0))
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         ctx, cfg = self.ctx, self.config
@@ -120,13 +121,15 @@ class WaterStation(Driver):
             cfg.report_period_s, {"flow_lpm": cfg.deadband_lpm, "valve_open": 0, "uv_ok": 0}
         )
         self._reporter = reporter
-        if self._leak.is_active:
-            self._lock_reason = "leak"
-        if self._lock_reason is None:
+        wet = self._leak.is_active
+        if self._lock_reason is None and not wet:
             self._valve.on()
         await ctx.publish_state(
             {"name": cfg.name, "valve_locked": self._lock_reason}, available=True
         )
+        if wet:  # wet at start: the valve stays closed, and upstream hears why
+            self._lock_reason = None
+            await self._close_for_leak()
         last_pulses, last_t = self._pulses, ctx.clock.monotonic()
         flowing_since: float | None = None
         tds_high_since: float | None = None
@@ -235,7 +238,12 @@ class WaterStation(Driver):
         """Close the valve at once, on the pin's own thread; then tell the loop."""
         if self._valve is not None:
             self._valve.off()
-        self._loop.call_soon_threadsafe(lambda: self._loop.create_task(self._close_for_leak()))
+        self._loop.call_soon_threadsafe(self._start_leak_task)
+
+    def _start_leak_task(self) -> None:
+        task = self._loop.create_task(self._close_for_leak())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # -- actions -----------------------------------------------------------------------------
 
