@@ -137,3 +137,38 @@ async def test_a_dead_ranger_is_a_fault_while_everything_else_keeps_reporting(
         ]
     )
     assert complex_.alive
+
+
+async def test_fire_and_a_lid_left_open(
+    tmp_path: Path, broker: MosquittoBroker, upstream: Upstream
+) -> None:
+    extra = BINS.replace(
+        'id = "bin-2"',
+        'id = "bin-2"\ntemperature_sensor = "28-00000a1b2c02"\nlid_pin = 22\nlid_open_max_s = 120',
+    )
+    config = tmp_path / "gateway.toml"
+    config.write_text(gateway_config(tmp_path / "data", broker.port, extra=extra))
+    process = GatewayProcess(config)
+    process.start()
+    try:
+        await upstream.wait_for(
+            lambda: [t for t in upstream.envelopes("telemetry") if t["device"] == "bin-2"],
+            timeout=20,
+        )
+        first = next(t for t in upstream.envelopes("telemetry") if t["device"] == "bin-2")
+        assert first["data"]["lid_open"] is False
+        assert 10 < first["data"]["temperature_c"] < 30
+        await request(
+            world(process),
+            {"model": "bin-2", "action": "set", "args": {"lid_open": True, "fire": True}},
+        )
+        fire = await upstream.wait_for(lambda: events(upstream, "bin-2", "fire_suspected"))
+        assert fire[0]["data"]["severity"] == "critical"
+        lid = await upstream.wait_for(lambda: events(upstream, "bin-2", "lid_open"))
+        assert lid[0]["data"]["open_s"] >= 120
+        await asyncio.sleep(2)
+        assert len(events(upstream, "bin-2", "fire_suspected")) == 1
+        assert len(events(upstream, "bin-2", "lid_open")) == 1
+        assert events(upstream, "bin-1", "fire_suspected") == []
+    finally:
+        process.close()

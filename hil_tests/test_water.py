@@ -27,6 +27,7 @@ flow_pin = 23
 leak_pin = 24
 valve_pin = 25
 tds_channel = 0
+temperature_sensor = "28-00000b1c2d01"
 sample_period_s = 1
 report_period_s = 5
 
@@ -155,3 +156,53 @@ async def test_a_stuck_tap_is_a_flow_runaway(stations: GatewayProcess, upstream:
     assert runaway[0]["device"] == "water-2"
     assert runaway[0]["data"]["flowing_s"] >= 60
     assert not (await request(sock(stations), {"model": "water-2", "action": "get"}))["valve_open"]
+
+
+async def test_water_quality_uv_lamp_and_a_new_filter(
+    stations: GatewayProcess, upstream: Upstream, key_pair: tuple[Any, str]
+) -> None:
+    stations.config_file.write_text(
+        stations.config_file.read_text().replace(
+            'id = "water-1"',
+            'id = "water-1"\nuv_pin = 12\ntds_alert_after_s = 30\nfilter_capacity_litres = 20',
+        )
+    )
+    stations.start()
+    await upstream.wait_for(lambda: telemetry(upstream, "water-1"), timeout=20)
+    assert telemetry(upstream, "water-1")[0]["tds_ppm"] == pytest.approx(40, abs=3)
+    await quiet(stations)
+    await request(
+        sock(stations),
+        {"model": "water-1", "action": "set", "args": {"base_tds_ppm": 450, "uv_failed": True}},
+    )
+    await request(
+        sock(stations), {"model": "water-1", "action": "pulses", "args": {"count": 450 * 19}}
+    )  # 19 of the filter's 20 L
+
+    def event(name: str) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in upstream.envelopes("event")
+            if e["device"] == "water-1" and e["data"]["event"] == name
+        ]
+
+    quality = await upstream.wait_for(lambda: event("water_quality_alert"), timeout=20)
+    assert quality[0]["data"]["tds_ppm"] == pytest.approx(450, rel=0.05)
+    assert (await upstream.wait_for(lambda: event("uv_lamp_failed")))[0]["data"][
+        "severity"
+    ] == "critical"
+    due = await upstream.wait_for(lambda: event("filter_change_due"))
+    assert due[0]["data"]["filter_remaining_percent"] == pytest.approx(5, abs=0.5)
+
+    topic = TOPICS.command("water-1", "filter_replaced")
+    await upstream.send(
+        "water-1", "filter_replaced", sign_command(key_pair[0], topic, "filter-1", {})
+    )
+    reply = await upstream.wait_for(lambda: upstream.replies().get("filter-1"))
+    assert reply["ok"] is True and reply["result"]["filter_remaining_percent"] == 100.0
+    await upstream.wait_for(
+        lambda: any(
+            t["filter_remaining_percent"] == 100.0 and t["litres_total"] >= 19
+            for t in telemetry(upstream, "water-1")
+        )
+    )
