@@ -19,9 +19,9 @@ from gpiozero import Button
 from pydantic import BaseModel, Field, model_validator
 
 from drivers.base import Availability, Hysteresis, Reporter
-from drivers.sensors import UltrasonicRanger, read_ds18b20
+from drivers.sensors import UltrasonicRanger, ds18b20_or_none
 from gateway.devices import DeviceConfig, Driver, command
-from gateway.errors import CommandRejected, DeviceUnavailable
+from gateway.errors import CommandRejected
 from gateway.messages import isoformat
 
 __all__ = ["BinConfig", "FillReading", "FillTracker", "FillTrend", "WasteBin", "fill_percent"]
@@ -290,13 +290,7 @@ class WasteBin(Driver):
             self.close()
 
     def _temperature(self) -> float | None:
-        sensor = self.config.temperature_sensor
-        if sensor is None:
-            return None
-        try:
-            return read_ds18b20(self.ctx.hardware.w1_root, sensor)
-        except DeviceUnavailable:
-            return None
+        return ds18b20_or_none(self.ctx.hardware.w1_root, self.config.temperature_sensor)
 
     def close(self) -> None:
         for part in ("_ranger", "_lid"):

@@ -21,7 +21,13 @@ from gpiozero import DigitalOutputDevice, InputDevice
 
 from gateway.errors import DeviceUnavailable
 
-__all__ = ["SPEED_OF_SOUND_M_S", "UltrasonicRanger", "median_of_valid", "read_ds18b20"]
+__all__ = [
+    "SPEED_OF_SOUND_M_S",
+    "UltrasonicRanger",
+    "ds18b20_or_none",
+    "median_of_valid",
+    "read_ds18b20",
+]
 
 SPEED_OF_SOUND_M_S = 343.0
 _PING_TIMEOUT_S = 0.1  # the longest echo is 38 ms; more means no echo
@@ -141,3 +147,13 @@ def read_ds18b20(w1_root: Path, sensor_id: str) -> float:
     if millidegrees == 85_000:
         raise DeviceUnavailable(f"DS18B20 {sensor_id}: power-on value 85 °C (not a reading)")
     return millidegrees / 1000.0
+
+
+def ds18b20_or_none(w1_root: Path, sensor_id: str | None) -> float | None:
+    """An optional probe's reading; ``None`` when none is fitted or it cannot be read."""
+    if sensor_id is None:
+        return None
+    try:
+        return read_ds18b20(w1_root, sensor_id)
+    except DeviceUnavailable:
+        return None

@@ -23,9 +23,9 @@ from gpiozero import MCP3008, DigitalInputDevice, DigitalOutputDevice
 from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.base import Reporter
-from drivers.sensors import read_ds18b20
+from drivers.sensors import ds18b20_or_none
 from gateway.devices import DeviceConfig, Driver, DriverContext, NoArgs, command
-from gateway.errors import CommandRejected, DeviceUnavailable
+from gateway.errors import CommandRejected
 from gateway.messages import Severity, isoformat
 
 __all__ = ["FilterLife", "WaterStation", "WaterStationConfig", "tds_ppm"]
@@ -261,13 +261,7 @@ class WaterStation(Driver):
         await self.ctx.publish_state({"valve_locked": reason})
 
     def _temperature(self) -> float | None:
-        sensor = self.config.temperature_sensor
-        if sensor is None:
-            return None
-        try:
-            return read_ds18b20(self.ctx.hardware.w1_root, sensor)
-        except DeviceUnavailable:
-            return None
+        return ds18b20_or_none(self.ctx.hardware.w1_root, self.config.temperature_sensor)
 
     def _tds(self, temperature: float | None) -> float | None:
         if self._adc is None:

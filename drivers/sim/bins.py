@@ -17,18 +17,10 @@ from typing import Any
 from drivers.bins import BinConfig
 from drivers.sensors import SPEED_OF_SOUND_M_S
 from drivers.sim.pins import RangerTriggerPin
+from drivers.sim.sysfs import apply_settings, write_ds18b20
 from gateway.clock import Clock
 
-__all__ = ["BinModel", "w1_slave_text"]
-
-
-def w1_slave_text(celsius: float, crc_ok: bool = True) -> str:
-    """What the kernel's ``w1_slave`` file holds for a DS18B20 reading."""
-    sixteenths = round(max(-55.0, min(125.0, celsius)) * 16)  # 12-bit, -55…125 °C
-    raw = sixteenths & 0xFFFF
-    data = f"{raw & 0xFF:02x} {raw >> 8:02x} 4b 46 7f ff 0c 10 1c"
-    millidegrees = sixteenths * 1000 // 16
-    return f"{data} : crc=1c {'YES' if crc_ok else 'NO'}\n{data} t={millidegrees}\n"
+__all__ = ["BinModel"]
 
 
 def _day_rhythm(hour: float) -> float:
@@ -71,6 +63,14 @@ class BinModel:
         self._write_probe()
 
     @property
+    def fill_percent(self) -> float:
+        return self.fill * 100
+
+    @fill_percent.setter
+    def fill_percent(self, value: float) -> None:
+        self.fill = float(value) / 100
+
+    @property
     def distance_m(self) -> float:
         cfg = self.config
         return cfg.empty_distance_m - self.fill * (cfg.empty_distance_m - cfg.full_distance_m)
@@ -108,12 +108,8 @@ class BinModel:
         self.trigger.trim_history()
 
     def _write_probe(self) -> None:
-        if self.probe is None:
-            return
-        self.probe.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.probe.with_suffix(".tmp")
-        tmp.write_text(w1_slave_text(self.temperature_c))
-        tmp.replace(self.probe)
+        if self.probe is not None:
+            write_ds18b20(self.probe, self.temperature_c)
 
     def act(self, action: str, args: dict[str, Any]) -> dict[str, Any]:
         """``set`` fill_percent, dead, spurious, fire, lid_open, deposits_per_hour,
@@ -131,16 +127,7 @@ class BinModel:
                 "steady_pph",
                 "temperature_c",
             }
-            unknown = set(args) - allowed
-            if unknown:
-                raise KeyError(
-                    f"unknown bin settings {sorted(unknown)} (allowed: {sorted(allowed)})"
-                )
-            for key, value in args.items():
-                if key == "fill_percent":
-                    self.fill = float(value) / 100
-                else:
-                    setattr(self, key, value)
+            apply_settings(self, "bin", args, allowed)
             self._write_probe()
         elif action != "get":
             raise KeyError(f"unknown bin action {action!r} (allowed: set, empty, get)")

@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from drivers.sim.sysfs import apply_settings, write_atomically
+
 __all__ = ["HostModel"]
 
 
@@ -42,22 +44,13 @@ class HostModel:
         if not self.sensor_ok:
             self.temperature_file.unlink(missing_ok=True)
             return
-        self.temperature_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.temperature_file.with_suffix(".tmp")
-        tmp.write_text(f"{round(self.temperature_c * 1000)}\n")
-        tmp.replace(self.temperature_file)
+        write_atomically(self.temperature_file, f"{round(self.temperature_c * 1000)}\n")
 
     def act(self, action: str, args: dict[str, Any]) -> dict[str, Any]:
         """``set`` any of ambient_c, temperature_c, fan_failed, sensor_ok, disk_used_percent."""
         if action == "set":
             allowed = {"ambient_c", "temperature_c", "fan_failed", "sensor_ok", "disk_used_percent"}
-            unknown = set(args) - allowed
-            if unknown:
-                raise KeyError(
-                    f"unknown host settings {sorted(unknown)} (allowed: {sorted(allowed)})"
-                )
-            for key, value in args.items():
-                setattr(self, key, value)
+            apply_settings(self, "host", args, allowed)
             self._write()
         elif action != "get":
             raise KeyError(f"unknown host action {action!r} (allowed: set, get)")

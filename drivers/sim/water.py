@@ -16,7 +16,7 @@ from typing import Any
 
 from gpiozero.pins.mock import MockSPIDevice
 
-from drivers.sim.bins import w1_slave_text
+from drivers.sim.sysfs import apply_settings, write_ds18b20
 from drivers.water import WaterStationConfig, tds_ppm
 from gateway.clock import Clock
 
@@ -126,10 +126,7 @@ class StationModel:
         if self.adc is not None and self.config.tds_channel is not None:
             self.adc.channels[self.config.tds_channel] = tds_voltage(self.tds(), self.water_temp_c)
         if self.probe is not None:
-            self.probe.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.probe.with_suffix(".tmp")
-            tmp.write_text(w1_slave_text(self.water_temp_c))
-            tmp.replace(self.probe)
+            write_ds18b20(self.probe, self.water_temp_c)
 
     def tds(self) -> float:
         """Product water: a fresh filter passes little; a worn one more and more."""
@@ -161,13 +158,7 @@ class StationModel:
                 "litres_through_filter",
                 "water_temp_c",
             }
-            unknown = set(args) - allowed
-            if unknown:
-                raise KeyError(
-                    f"unknown station settings {sorted(unknown)} (allowed: {sorted(allowed)})"
-                )
-            for key, value in args.items():
-                setattr(self, key, value)
+            apply_settings(self, "station", args, allowed)
             (self.leak_pin.drive_high if self.leak else self.leak_pin.drive_low)()
         elif action != "get":
             raise KeyError(f"unknown station action {action!r} (allowed: set, pulses, get)")

@@ -15,8 +15,8 @@ from drivers.sensors import (
     median_of_valid,
     read_ds18b20,
 )
-from drivers.sim.bins import w1_slave_text
 from drivers.sim.pins import RangerTriggerPin
+from drivers.sim.sysfs import w1_slave_text
 from gateway.errors import DeviceUnavailable
 
 
