@@ -179,7 +179,7 @@ class WaterStation(Driver):
                         "water_quality_alert",
                         "warning",
                         tds_high_since is not None and t - tds_high_since >= cfg.tds_alert_after_s,
-                        {"tds_ppm": tds},
+                        {"tds_ppm": None if tds is None else round(tds, 1)},
                     ),
                     (
                         "filter_change_due",
