@@ -5,6 +5,10 @@ digital input, a TDS probe on an MCP3008 channel with a DS18B20 for temperature
 compensation, a leak sensor, an inlet solenoid valve on a relay, optionally a UV lamp status
 input. Every pulse counts; counters and the filter's state live in the database.
 
+The stored pulse count runs one second of the fastest flow ahead of the pulses counted while
+water flows (and is exact while it does not), so a ``kill -9`` never loses a pulse and
+recounts at most that second.
+
 Telemetry: ``litres_total``, ``litres_today``, ``flow_lpm``, ``tds_ppm``, ``water_temp_c``,
 ``filter_remaining_percent``, ``valve_open`` (and ``uv_ok`` when fitted). Events:
 ``leak_detected`` (critical; the valve closes within the sample of the pin's edge),
@@ -15,6 +19,7 @@ Telemetry: ``litres_total``, ``litres_today``, ``flow_lpm``, ``tds_ppm``, ``wate
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from datetime import datetime
 from typing import Any
@@ -74,6 +79,9 @@ class WaterStationConfig(DeviceConfig):
     filter_capacity_days: float = Field(default=180.0, gt=0)
     filter_due_percent: float = Field(default=10.0, ge=0, le=100)
     max_continuous_flow_s: float = Field(default=600.0, gt=0)
+    #: The fastest flow the station's plumbing allows; a kill -9 recounts at most one
+    #: second of it.
+    max_flow_lpm: float = Field(default=10.0, gt=0)
     deadband_lpm: float = Field(default=0.5, ge=0)
 
 
@@ -89,7 +97,11 @@ class WaterStation(Driver):
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
         super().__init__(config, ctx)
         self._count_lock = threading.Lock()
-        self._pulses = int(ctx.store.get("pulses_total", 0))
+        # The stored count is a reservation: never below the pulses counted (so a kill loses
+        # none), at most one second of the fastest flow above them (what a kill recounts).
+        self._pulses = self._reserved = int(ctx.store.get("pulses_total", 0))
+        self._headroom = math.ceil(self.config.max_flow_lpm / 60 * self.config.pulses_per_litre)
+        self._renewing = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
@@ -145,7 +157,8 @@ class WaterStation(Driver):
                 if store.get("day") != today:
                     store.set("day", today)
                     store.set("pulses_day_start", last_pulses)
-                store.set("pulses_total", pulses)
+                if pulses == last_pulses and self._reserved != pulses and not self._renewing:
+                    self._store_count(pulses)  # no flow: the stored count is exact again
                 flow_lpm = (
                     (pulses - last_pulses) / cfg.pulses_per_litre / max(t - last_t, 1e-9) * 60
                 )
@@ -225,7 +238,7 @@ class WaterStation(Driver):
                     reporter.sent(values, t)
         finally:
             with self._count_lock:
-                store.set("pulses_total", self._pulses)
+                self._store_count(self._pulses)
             self.close()
 
     # -- pin callbacks (gpiozero's thread) ---------------------------------------------------
@@ -233,6 +246,22 @@ class WaterStation(Driver):
     def _pulse(self) -> None:
         with self._count_lock:
             self._pulses += 1
+            renew = not self._renewing and self._pulses >= self._reserved - self._headroom // 2
+            if renew:
+                self._renewing = True
+        if renew:
+            self._loop.call_soon_threadsafe(self._renew)
+
+    def _renew(self) -> None:
+        """In the loop: reserve the next second of the fastest flow before it can happen."""
+        with self._count_lock:
+            pulses = self._pulses
+        self._store_count(pulses + self._headroom)
+        self._renewing = False
+
+    def _store_count(self, reserved: int) -> None:
+        self.ctx.store.set("pulses_total", reserved)
+        self._reserved = reserved
 
     def _leak_edge(self) -> None:
         """Close the valve at once, on the pin's own thread; then tell the loop."""

@@ -104,6 +104,42 @@ async def test_litres_are_exact_to_the_pulse_and_survive_kill_9(
     assert after[0]["filter_remaining_percent"] == pytest.approx(100 - exact / 4000 * 100, abs=0.1)
 
 
+async def test_kill_9_while_water_flows_loses_no_pulse_and_recounts_at_most_a_second(
+    stations: GatewayProcess, upstream: Upstream
+) -> None:
+    # Real time: the flow meter's pulses arrive a few at a time, as from a real tap.
+    stations.config_file.write_text(
+        stations.config_file.read_text().replace("time_scale = 10", "time_scale = 1")
+    )
+    stations.start()
+    await upstream.wait_for(lambda: telemetry(upstream, "water-1"), timeout=20)
+    await quiet(stations)
+    await request(
+        sock(stations), {"model": "water-1", "action": "set", "args": {"stuck_tap": True}}
+    )
+    await upstream.wait_for(
+        lambda: any(t["litres_total"] > 0.3 for t in telemetry(upstream, "water-1")), timeout=20
+    )
+    await asyncio.sleep(0.5)  # within a sample: pulses counted, not yet reported
+    sent = (await request(sock(stations), {"model": "water-1", "action": "get"}))["pulses_sent"]
+    await asyncio.to_thread(stations.kill)  # mid-flow
+    before = len(upstream.messages)
+    stations.start()
+    after = await upstream.wait_for(
+        lambda: [
+            m.json()["data"]
+            for m in upstream.messages[before:]
+            if m.topic == TOPICS.device("water-1", "telemetry")
+        ],
+        timeout=20,
+    )
+    restored = round(after[0]["litres_total"] * 450)
+    headroom = 75  # one second at max_flow_lpm = 10 L/min
+    between = 10  # pulses of the world ticks between the query and the kill (3 per tick)
+    assert restored >= sent, f"{sent - restored} pulses lost"
+    assert restored <= sent + headroom + between
+
+
 async def test_a_leak_closes_the_valve_within_a_second_and_refuses_to_reopen(
     stations: GatewayProcess, upstream: Upstream, key_pair: tuple[Any, str]
 ) -> None:
