@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
+from collections import deque
 from datetime import datetime
 from typing import Any
 
@@ -83,6 +84,8 @@ class WaterStationConfig(DeviceConfig):
     #: second of it.
     max_flow_lpm: float = Field(default=10.0, gt=0)
     deadband_lpm: float = Field(default=0.5, ge=0)
+    #: ``flow_lpm`` is the mean over this long (a meter gives 7.5 pulses a second at 1 L/min).
+    flow_window_s: float = Field(default=10.0, gt=0, le=600)
 
 
 class WaterStation(Driver):
@@ -142,7 +145,8 @@ class WaterStation(Driver):
         if wet:  # wet at start: the valve stays closed, and upstream hears why
             self._lock_reason = None
             await self._close_for_leak()
-        last_pulses, last_t = self._pulses, ctx.clock.monotonic()
+        last_pulses = self._pulses
+        window: deque[tuple[float, int]] = deque([(ctx.clock.monotonic(), last_pulses)])
         flowing_since: float | None = None
         tds_high_since: float | None = None
         announced: set[str] = set(store.get("announced", []))
@@ -159,10 +163,12 @@ class WaterStation(Driver):
                     store.set("pulses_day_start", last_pulses)
                 if pulses == last_pulses and self._reserved != pulses and not self._renewing:
                     self._store_count(pulses)  # no flow: the stored count is exact again
-                flow_lpm = (
-                    (pulses - last_pulses) / cfg.pulses_per_litre / max(t - last_t, 1e-9) * 60
-                )
-                last_pulses, last_t = pulses, t
+                window.append((t, pulses))
+                while len(window) > 2 and t - window[1][0] >= cfg.flow_window_s:
+                    window.popleft()
+                t0, p0 = window[0]
+                flow_lpm = (pulses - p0) / cfg.pulses_per_litre / max(t - t0, 1e-9) * 60
+                last_pulses = pulses
                 # Safety first: a leak the edge callback missed, a tap stuck open.
                 if self._leak.is_active and self._lock_reason != "leak":
                     await self._close_for_leak()
