@@ -138,7 +138,7 @@ class Uplink:
                 await self._session()
             except (aiomqtt.MqttError, UplinkError) as err:
                 message = str(err) or type(err).__name__
-                if message != last_error:
+                if message != last_error or self._client_was_up:  # no log spam while retrying
                     log.warning(
                         "uplink to %s:%d: %s", self._settings.host, self._settings.port, message
                     )
