@@ -170,11 +170,6 @@ class DriverContext:
             "state", {**self._state, "available": self._available}, Priority.STATE, retain=True
         )
 
-    async def set_available(self, available: bool) -> None:
-        """Publish a change of availability (nothing when it did not change)."""
-        if available != self._available:
-            await self.publish_state(available=available)
-
     async def _publish(
         self, type_: MessageType, data: dict[str, Any], priority: Priority, retain: bool = False
     ) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     from gateway.clock import Clock
     from gateway.config import GatewayConfig
 
-__all__ = ["GpioHardware", "Hardware", "in_loop", "is_raspberry_pi", "open_hardware"]
+__all__ = ["GpioHardware", "Hardware", "is_raspberry_pi", "open_hardware"]
 
 _MODEL_FILE = Path("/proc/device-tree/model")
 
@@ -99,12 +98,3 @@ def open_hardware(config: GatewayConfig, clock: Clock) -> Hardware:
         return GpioHardware()
     factory = hardware_class(choice)
     return factory(config=config, clock=clock)
-
-
-def in_loop(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> Callable[[], None]:
-    """Wrap a gpiozero callback (run on gpiozero's thread) to run in the event loop instead."""
-
-    def bridge() -> None:
-        loop.call_soon_threadsafe(callback)
-
-    return bridge
