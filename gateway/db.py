@@ -15,12 +15,13 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gateway.errors import StorageError
 
-__all__ = ["Database", "DeviceStore"]
+__all__ = ["Database", "DeviceStore", "Record"]
 
 _MIGRATIONS: tuple[str, ...] = (
     """
@@ -38,6 +39,14 @@ _MIGRATIONS: tuple[str, ...] = (
         device TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
         PRIMARY KEY (device, key)
     );
+    """,
+    """
+    CREATE TABLE records (
+        collection TEXT NOT NULL, id TEXT NOT NULL, device TEXT NOT NULL,
+        status TEXT NOT NULL, updated TEXT NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (collection, id)
+    );
+    CREATE INDEX records_status ON records (collection, status);
     """,
 )
 
@@ -65,6 +74,8 @@ class Database:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
+        # Deleted rows (sent messages: a pickup code, say) are overwritten, not left behind.
+        conn.execute("PRAGMA secure_delete=ON")
         return conn
 
     def _migrate(self) -> None:
@@ -122,6 +133,25 @@ class Database:
         finally:
             os.close(fd)
 
+    def records(
+        self, collection: str, *, status: str | None = None, limit: int = 1000
+    ) -> list[Record]:
+        """Records of every device in ``collection``, newest first."""
+        query = "SELECT id, device, status, updated, body FROM records WHERE collection = ?"
+        params: list[Any] = [collection]
+        if status is not None:
+            query += " AND status = ?"
+            params.append(status)
+        rows = self.conn.execute(query + " ORDER BY updated DESC LIMIT ?", (*params, limit))
+        return [Record(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+    def record(self, collection: str, id_: str) -> Record | None:
+        row = self.conn.execute(
+            "SELECT id, device, status, updated, body FROM records WHERE collection = ? AND id = ?",
+            (collection, id_),
+        ).fetchone()
+        return Record(row[0], row[1], row[2], row[3], json.loads(row[4])) if row else None
+
     def device_store(self, device: str) -> DeviceStore:
         return DeviceStore(self, device)
 
@@ -150,8 +180,19 @@ def _lock_or_refuse(lock_file: Path) -> int:
     return fd
 
 
+@dataclass(frozen=True)
+class Record:
+    """One entry of a collection that outlives a device's state (a delivery, say)."""
+
+    id: str
+    device: str
+    status: str
+    updated: str
+    body: dict[str, Any]
+
+
 class DeviceStore:
-    """A device's own durable key-value state (JSON values)."""
+    """A device's own durable state: key-value (JSON values) and records in collections."""
 
     def __init__(self, db: Database, device: str) -> None:
         self._db = db
@@ -170,3 +211,31 @@ class DeviceStore:
             "ON CONFLICT(device, key) DO UPDATE SET value = excluded.value",
             (self._device, key, json.dumps(value)),
         )
+
+    def batch(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """Make several writes one transaction (one commit, all or nothing)."""
+        return self._db.transaction()
+
+    def put_record(
+        self, collection: str, id_: str, status: str, updated: str, body: dict[str, Any]
+    ) -> None:
+        """Create or replace a record of this device; committed when this returns."""
+        self._db.conn.execute(
+            "INSERT INTO records (collection, id, device, status, updated, body) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(collection, id) DO UPDATE SET "
+            "status = excluded.status, updated = excluded.updated, body = excluded.body",
+            (collection, id_, self._device, status, updated, json.dumps(body)),
+        )
+
+    def record(self, collection: str, id_: str) -> Record | None:
+        return self._db.record(collection, id_)
+
+    def open_records(self, collection: str, closed: tuple[str, ...]) -> list[Record]:
+        """This device's records in ``collection`` whose status is not one of ``closed``."""
+        marks = ", ".join("?" * len(closed)) or "''"
+        rows = self._db.conn.execute(
+            "SELECT id, device, status, updated, body FROM records WHERE collection = ? "
+            f"AND device = ? AND status NOT IN ({marks}) ORDER BY updated",
+            (collection, self._device, *closed),
+        )
+        return [Record(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]

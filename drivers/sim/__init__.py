@@ -15,9 +15,11 @@ from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
 from drivers.bins import BinConfig
+from drivers.lockers import LockerBankConfig
 from drivers.sim.bins import BinModel
 from drivers.sim.control import ControlServer
 from drivers.sim.host import HostModel
+from drivers.sim.lockers import BankModel
 from drivers.sim.water import MockMCP3008, StationModel
 from drivers.sim.world import World
 from drivers.water import WaterStationConfig
@@ -53,6 +55,8 @@ class SimulatedHardware:
         for device in config.devices:
             if isinstance(device, BinConfig):
                 self.world.add(BinModel(device, self.pin_factory, self.w1_root, clock, rng))
+            elif isinstance(device, LockerBankConfig):
+                self.world.add(BankModel(device, self.pin_factory, self.w1_root, clock, rng))
             elif isinstance(device, WaterStationConfig):
                 self.world.add(
                     StationModel(device, self.pin_factory, adc, self.w1_root, clock, rng)

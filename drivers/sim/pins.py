@@ -6,9 +6,28 @@ from collections.abc import Callable
 from time import sleep
 from typing import Any
 
-from gpiozero.pins.mock import MockTriggerPin
+from gpiozero.pins.mock import MockPin, MockTriggerPin
 
-__all__ = ["RangerTriggerPin"]
+__all__ = ["RangerTriggerPin", "SignalPin"]
+
+
+class SignalPin(MockPin):  # type: ignore[misc]
+    """A mock output whose every change calls ``on_change(level)`` at once, on the writer's
+    thread: how a simulated chip sees the edges on its clock, latch and load lines."""
+
+    def __init__(
+        self, factory: Any, info: Any, on_change: Callable[[bool], None] | None = None
+    ) -> None:
+        super().__init__(factory, info)
+        self.on_change = on_change
+
+    def _change_state(self, value: bool) -> bool:
+        changed = bool(super()._change_state(value))
+        if changed:
+            del self.states[:-1]  # a clock line toggles millions of times a day
+            if self.on_change is not None:
+                self.on_change(value)
+        return changed
 
 
 class RangerTriggerPin(MockTriggerPin):  # type: ignore[misc]
