@@ -437,8 +437,9 @@ class LockerBank(Driver):
             self._write_outputs()
             with ctx.store.batch():
                 for c in self._compartments.values():
-                    if c.delivery is not None and c.delivery in self._records:
-                        self._update(c, record=self._records[c.delivery].state())
+                    record = self._records.get(c.delivery) if c.delivery else None
+                    if record is not None:
+                        self._update(c, record=record.state(), temperature=record.summary())
             await self._remind()
             values = self._telemetry()
             flat = self._flatten(values)

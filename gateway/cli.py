@@ -1,4 +1,5 @@
-"""The ``gateway`` command: run, demo, config check, outbox stats, keys, command send."""
+"""The ``gateway`` command: run, demo, config check, outbox stats, deliveries, keys,
+command send."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,7 +29,7 @@ from gateway.app import Gateway, run_until_signalled
 from gateway.broker import embedded_broker
 from gateway.commands import sign_command
 from gateway.config import GatewayConfig, MqttSettings, load_config
-from gateway.db import Database
+from gateway.db import Database, Record
 from gateway.errors import ConfigError, GatewayError
 from gateway.messages import new_ulid
 from gateway.outbox import Outbox
@@ -46,10 +47,12 @@ config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True
 outbox_app = typer.Typer(help="Inspect the store-and-forward queue.", no_args_is_help=True)
 keys_app = typer.Typer(help="Operator keys that sign commands.", no_args_is_help=True)
 command_app = typer.Typer(help="Send commands to a gateway.", no_args_is_help=True)
+deliveries_app = typer.Typer(help="Parcels in the lockers, held and past.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(keys_app, name="keys")
 app.add_typer(command_app, name="command")
+app.add_typer(deliveries_app, name="deliveries")
 
 err = Console(stderr=True)
 out = Console()
@@ -145,6 +148,90 @@ def outbox_stats(
     for key, value in stats.items():
         table.add_row(key, f"{value:,}")
     out.print(table)
+
+
+#: Stored with a delivery but never shown: the code's hash is a secret too.
+_HIDDEN = frozenset({"code_hash", "code_salt", "pending_code", "record"})
+
+
+def _delivery(record: Record) -> dict[str, Any]:
+    shown = {k: v for k, v in record.body.items() if k not in _HIDDEN}
+    return {"id": record.id, "device": record.device, **shown, "updated": record.updated}
+
+
+@deliveries_app.command("list")
+def deliveries_list(
+    config: ConfigOption,
+    status: Annotated[
+        str | None, typer.Option(help="Only these: reserved, held, collected, returned, …")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Deliveries, newest first."""
+    cfg = _load(config)
+    with _database(cfg) as db:
+        found = [_delivery(r) for r in db.records("deliveries", status=status, limit=limit)]
+    if as_json:
+        out.print_json(data=found)
+        return
+    table = Table(title=f"deliveries at {cfg.site}/{cfg.gateway_id}")
+    for column in ("id", "status", "compartment", "class", "deposited", "min °C", "max °C"):
+        table.add_column(column)
+    for d in found:
+        t = d.get("temperature") or {}
+        table.add_row(
+            d["id"],
+            d["status"],
+            f"{d['device']}/{d.get('compartment', '?')}",
+            d.get("class", ""),
+            d.get("deposited_at", "-"),
+            _number(t.get("min_c")),
+            _number(t.get("max_c")),
+        )
+    out.print(table if found else "no deliveries")
+
+
+@deliveries_app.command("show")
+def deliveries_show(
+    delivery: Annotated[str, typer.Argument(metavar="ID", help="The delivery_ref.")],
+    config: ConfigOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """One delivery with its temperature record."""
+    cfg = _load(config)
+    with _database(cfg) as db:
+        record = db.record("deliveries", delivery)
+    if record is None:
+        err.print(f"no delivery {delivery!r}: `gateway deliveries list` shows those there are")
+        raise typer.Exit(1)
+    found = _delivery(record)
+    if as_json:
+        out.print_json(data=found)
+        return
+    table = Table(title=f"delivery {delivery}", show_header=False)
+    temperature = found.pop("temperature", None) or {}
+    for key, value in found.items():
+        table.add_row(key, str(value))
+    for key, value in temperature.items():
+        table.add_row(f"temperature: {key}", str(value))
+    out.print(table)
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+@contextlib.contextmanager
+def _database(cfg: GatewayConfig) -> Iterator[Database]:
+    if not cfg.database.exists():
+        err.print(f"no gateway database at {cfg.database}: has this gateway run yet?")
+        raise typer.Exit(1)
+    db = Database(cfg.database)
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 @keys_app.command("new")

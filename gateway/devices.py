@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.errors import DriverNotFound
-from gateway.messages import MessageType, Severity, isoformat, new_ulid, render_envelope
+from gateway.messages import (
+    MessageType,
+    Severity,
+    isoformat,
+    new_ulid,
+    redacted,
+    render_envelope,
+)
 from gateway.topics import SEGMENT_PATTERN
 
 if TYPE_CHECKING:
@@ -152,7 +159,10 @@ class DriverContext:
 
         priority = Priority.CRITICAL if severity == "critical" else Priority.EVENT
         self.log.log(
-            logging.WARNING if severity != "info" else logging.INFO, "event %s %s", event, data
+            logging.WARNING if severity != "info" else logging.INFO,
+            "event %s %s",
+            event,
+            redacted(data),
         )
         await self._publish("event", {"event": event, "severity": severity, **data}, priority)
 

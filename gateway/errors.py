@@ -49,7 +49,8 @@ class ConfigProblem:
 
     def __str__(self) -> str:
         where = f" (line {self.line})" if self.line else ""
-        return f"{self.file}:{self.path}: {self.message}{where}"
+        key = f"{self.path}: " if self.path else ""
+        return f"{self.file}: {key}{self.message}{where}"
 
 
 class ConfigError(GatewayError):

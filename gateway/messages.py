@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -25,8 +26,17 @@ __all__ = [
     "isoformat",
     "mark_historical",
     "new_ulid",
+    "redacted",
     "render_envelope",
 ]
+
+#: Keys whose values are secrets: sent upstream where the contract says so, never logged.
+SECRET_KEYS = frozenset({"pickup_code", "code", "password", "pin", "key"})
+
+
+def redacted(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` fit for a log line: secret values replaced by ``***``."""
+    return {k: "***" if k in SECRET_KEYS else v for k, v in data.items()}
 
 MessageType = Literal["telemetry", "event", "state"]
 Severity = Literal["info", "warning", "critical"]

@@ -42,12 +42,12 @@ class Thermal:
     heater_w: float
     parcel_j_k: float  # a typical delivery of food
     parcel_ua_w_k: float  # through its packaging
-    parcel_arrives_c: float  # as the courier's van delivers it
+    parcel_arrives_c: float  # as a cold-chain courier delivers it
 
 
 THERMAL = {
     "ambient": Thermal(5.0, 10.0, 5_000, 0.0, 0.0, 8_000, 1.5, 25.0),
-    "chilled": Thermal(0.5, 6.0, 5_000, 45.0, 20.0, 8_000, 1.5, 6.0),
+    "chilled": Thermal(0.5, 6.0, 5_000, 45.0, 20.0, 8_000, 1.5, 4.0),
     "frozen": Thermal(0.35, 6.0, 6_000, 70.0, 0.0, 6_000, 1.0, -15.0),
 }
 
@@ -194,12 +194,20 @@ class BankModel:
     def step(self, dt: float) -> None:
         for c in self.compartments.values():
             c.air.ambient_c = self.ambient_c
-            c.air.step(dt)
             if c.air.door_open and not c.door_ajar and not c.forced:
+                # Open for the person's ``use_s`` only, even when a fast clock keeps the
+                # switch open for a few ticks so that the driver sees it.
+                used = min(dt, max(c.open_left_s, 0.0))
+                c.air.step(used)
+                c.air.door_open = False
+                c.air.step(dt - used)
+                c.air.door_open = True
                 c.open_left_s -= dt
                 c.open_ticks -= 1
                 if c.open_left_s <= 0 and c.open_ticks <= 0:
                     self._close(c)
+            else:
+                c.air.step(dt)
         self._doors()
         self._write_probes()
 

@@ -1,0 +1,105 @@
+"""Locker banks: configuration checks, codes and the simulated bank's physics."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+from pydantic import ValidationError
+
+from drivers.lockers import LockerBankConfig, hash_code
+from drivers.sensors import read_ds18b20
+from drivers.sim.lockers import BankModel
+from gateway.clock import ScaledClock
+from gateway.errors import DeviceUnavailable
+
+BUS = {"clock": 14, "data_out": 15, "latch": 7, "load": 0, "data_in": 1, "outputs": 16}
+
+
+def bank(*compartments: dict[str, Any]) -> LockerBankConfig:
+    return LockerBankConfig(id="lockers", bus=BUS, compartments=list(compartments))
+
+
+CHILLED = {
+    "id": "C1",
+    "size": "M",
+    "class": "chilled",
+    "lock": 0,
+    "door": 0,
+    "cooling": 8,
+    "probe": "28-000000000c01",
+}
+
+
+def test_a_chilled_compartment_needs_cooling_and_a_probe() -> None:
+    with pytest.raises(ValidationError, match="needs a cooling bit and a probe"):
+        bank({**CHILLED, "probe": None})
+    with pytest.raises(ValidationError, match="ambient compartment has no cooling"):
+        bank({"id": "A1", "size": "S", "lock": 1, "door": 1, "cooling": 9})
+
+
+def test_a_setpoint_outside_the_class_band_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"setpoint_c 7.0 is outside the chilled band"):
+        bank({**CHILLED, "setpoint_c": 7.0})
+
+
+def test_bits_must_exist_on_the_board_and_not_be_shared() -> None:
+    with pytest.raises(ValidationError, match=r"C1: cooling bit 40 is beyond the board's 16"):
+        bank({**CHILLED, "cooling": 40})
+    with pytest.raises(ValidationError, match=r"A1: lock bit 8 is already C1.cooling"):
+        bank(CHILLED, {"id": "A1", "size": "S", "lock": 8, "door": 1})
+    with pytest.raises(ValidationError, match=r"A1: door bit 0 is already C1.door"):
+        bank(CHILLED, {"id": "A1", "size": "S", "lock": 1, "door": 0})
+    with pytest.raises(ValidationError, match="ids must be unique"):
+        bank(CHILLED, {**CHILLED, "lock": 1, "door": 1, "cooling": 9})
+
+
+def test_codes_are_kept_only_as_salted_hashes() -> None:
+    salt = bytes(16)
+    assert hash_code("123456", salt) == hash_code("123456", salt)
+    assert hash_code("123456", salt) != hash_code("123457", salt)
+    assert hash_code("123456", salt) != hash_code("123456", b"\x01" * 16)
+    assert "123456" not in hash_code("123456", salt)
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Iterator[BankModel]:
+    pins = MockFactory()
+    yield BankModel(bank(CHILLED), pins, tmp_path, ScaledClock(1), random.Random(0))
+    pins.reset()
+    pins.close()
+
+
+def test_a_dead_compressor_lets_the_compartment_warm_towards_the_room(
+    model: BankModel, tmp_path: Path
+) -> None:
+    model.act("set", {"compartment": "C1", "compressor_dead": True})
+    for _ in range(60):
+        model.step(60.0)  # an hour
+    warmed = model.snapshot()["compartments"]["C1"]["temperature_c"]
+    # T = 32 - 29·exp(-t / (C / UA)) with C / UA = 10,000 s: about 9.6 °C after an hour
+    assert warmed == pytest.approx(32 - 29 * 2.718281828 ** (-3600 / 10_000), abs=0.2)
+    assert read_ds18b20(tmp_path, "28-000000000c01") == pytest.approx(warmed, abs=0.3)
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [("disconnected", "not on the 1-wire bus"), ("crc", "CRC"), ("power_on", "85")],
+)
+def test_probe_faults_look_like_a_real_ds18b20s(
+    model: BankModel, tmp_path: Path, fault: str, message: str
+) -> None:
+    model.act("set", {"compartment": "C1", "probe_fault": fault})
+    with pytest.raises(DeviceUnavailable, match=message):
+        read_ds18b20(tmp_path, "28-000000000c01")
+
+
+def test_unknown_settings_and_compartments_are_named(model: BankModel) -> None:
+    with pytest.raises(KeyError, match="no compartment 'C9'"):
+        model.act("set", {"compartment": "C9", "door_ajar": True})
+    with pytest.raises(KeyError, match="unknown compartment settings"):
+        model.act("set", {"compartment": "C1", "colour": "red"})
