@@ -38,6 +38,7 @@ def redacted(data: Mapping[str, Any]) -> dict[str, Any]:
     """``data`` fit for a log line: secret values replaced by ``***``."""
     return {k: "***" if k in SECRET_KEYS else v for k, v in data.items()}
 
+
 MessageType = Literal["telemetry", "event", "state"]
 Severity = Literal["info", "warning", "critical"]
 

@@ -238,7 +238,8 @@ class BankModel:
         """``set`` (``ambient_c`` for the bank; with ``compartment``: ``temperature_c``,
         ``compressor_dead``, ``probe_fault`` (null, disconnected, crc, power_on),
         ``door_ajar``, ``use_s``); ``force`` (open a door without unlocking it); ``close``
-        (close an open door, leaving the parcel as it is); ``get``."""
+        (the person at an open door closes it: after an unlock, with the parcel put in or
+        taken out; after ``force``, as it was); ``get``."""
         args = dict(args)
         name = args.pop("compartment", None)
         if name is not None and name not in self.compartments:
@@ -260,8 +261,9 @@ class BankModel:
             if action == "force":
                 c.air.door_open = c.forced = True
             else:
-                c.door_ajar = c.forced = False
-                c.air.door_open = False
+                c.door_ajar = False
+                if c.air.door_open:
+                    self._close(c)
             self._doors()
         elif action != "get":
             raise KeyError(f"unknown locker action {action!r} (allowed: set, force, close, get)")
