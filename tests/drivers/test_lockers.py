@@ -21,7 +21,9 @@ BUS = {"clock": 14, "data_out": 15, "latch": 7, "load": 0, "data_in": 1, "output
 
 
 def bank(*compartments: dict[str, Any]) -> LockerBankConfig:
-    return LockerBankConfig(id="lockers", bus=BUS, compartments=list(compartments))
+    return LockerBankConfig.model_validate(
+        {"id": "lockers", "bus": BUS, "compartments": list(compartments)}
+    )
 
 
 CHILLED = {
