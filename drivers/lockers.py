@@ -40,6 +40,7 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -48,7 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from drivers.base import Availability, Reporter
 from drivers.sensors import read_ds18b20
-from drivers.shiftbus import ShiftRegisterBus
+from drivers.shiftbus import MatrixKeypad, ShiftRegisterBus
 from drivers.thermostat import (
     CLASSES,
     ClassProfile,
@@ -62,8 +63,10 @@ from gateway.messages import isoformat
 from gateway.topics import SEGMENT_PATTERN
 
 __all__ = [
+    "Attempts",
     "BusConfig",
     "CompartmentConfig",
+    "KeypadConfig",
     "LockerBank",
     "LockerBankConfig",
     "hash_code",
@@ -141,6 +144,31 @@ class CompartmentConfig(BaseModel):
         return self
 
 
+class KeypadConfig(BaseModel):
+    """A matrix keypad wired to the board: rows on outputs (driven low to scan), columns on
+    inputs (pulled up; a pressed key pulls its column low)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rows: list[int] = Field(min_length=1, max_length=8)
+    columns: list[int] = Field(min_length=1, max_length=8)
+    #: The keys row by row; ``*`` clears the entry and ``#`` confirms it.
+    keys: str = "123456789*0#"
+    #: Real seconds after the last key press before a half-typed entry is forgotten.
+    entry_timeout_s: float = Field(default=15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _layout(self) -> KeypadConfig:
+        if len(self.keys) != len(self.rows) * len(self.columns):
+            raise ValueError(
+                f"keys has {len(self.keys)} keys for {len(self.rows)} rows and "
+                f"{len(self.columns)} columns"
+            )
+        if "#" not in self.keys:
+            raise ValueError("keys needs a '#' to confirm a code")
+        return self
+
+
 class LockerBankConfig(DeviceConfig):
     """``[[devices]] kind = "locker_bank"``."""
 
@@ -172,6 +200,7 @@ class LockerBankConfig(DeviceConfig):
     wrong_code_window_s: float = Field(default=600.0, gt=0)
     lockout_s: float = Field(default=1800.0, gt=0)
     code_digits: int = Field(default=6, ge=4, le=10)
+    keypad: KeypadConfig | None = None
     deadband_c: float = Field(default=0.5, ge=0)
 
     @model_validator(mode="after")
@@ -206,6 +235,17 @@ class LockerBankConfig(DeviceConfig):
                     f"compartment {c.id}: door bit {c.door} is already {inputs[c.door]}"
                 )
             inputs[c.door] = f"{c.id}.door"
+        if self.keypad is not None:
+            for kind, bits, used, size in (
+                ("row", self.keypad.rows, outputs, self.bus.outputs),
+                ("column", self.keypad.columns, inputs, self.bus.inputs),
+            ):
+                for bit in bits:
+                    if bit >= size:
+                        raise ValueError(f"keypad {kind} bit {bit} is beyond the board's {size}")
+                    if bit in used:
+                        raise ValueError(f"keypad {kind} bit {bit} is already {used[bit]}")
+                    used[bit] = f"keypad.{kind}"
         return self
 
 
@@ -269,6 +309,45 @@ class _Compartment:
         return self.probe.available and t is not None and low <= t <= high
 
 
+class Attempts:
+    """Wrong codes counted over a sliding window; too many lock out for a while.
+
+    The state lives in the device's store under ``key``, so a restart does not reset it.
+    """
+
+    def __init__(
+        self, ctx: DriverContext, key: str, *, limit: int, window_s: float, lockout_s: float
+    ) -> None:
+        self._ctx, self._key = ctx, key
+        self._limit, self._window, self._lockout = limit, window_s, lockout_s
+
+    def locked_until(self) -> str | None:
+        until: str | None = self._ctx.store.get(self._key, {}).get("locked_out_until")
+        if until and datetime.fromisoformat(until) > self._ctx.clock.now():
+            return until
+        return None
+
+    def failed(self) -> tuple[int, str | None]:
+        """Count a failure: how many in the window, and until when locked (if now locked)."""
+        now = self._ctx.clock.now()
+        window = timedelta(seconds=self._window)
+        failures = [
+            f
+            for f in self._ctx.store.get(self._key, {}).get("failures", [])
+            if now - datetime.fromisoformat(f) < window
+        ]
+        failures.append(isoformat(now))
+        if len(failures) >= self._limit:
+            until = isoformat(now + timedelta(seconds=self._lockout))
+            self._ctx.store.set(self._key, {"failures": [], "locked_out_until": until})
+            return len(failures), until
+        self._ctx.store.set(self._key, {"failures": failures})
+        return len(failures), None
+
+    def reset(self) -> None:
+        self._ctx.store.set(self._key, {})
+
+
 class LockerBank(Driver):
     """One bank of compartments on one shift-register board."""
 
@@ -277,6 +356,7 @@ class LockerBank(Driver):
     config: LockerBankConfig
 
     _bus: ShiftRegisterBus | None = None
+    _keypad: MatrixKeypad | None = None
 
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
         super().__init__(config, ctx)
@@ -319,6 +399,15 @@ class LockerBank(Driver):
             pin_factory=ctx.pins,
         )
         self._bus.write([False] * b.outputs)  # every latch shut, nothing running
+        if cfg.keypad is not None:
+            k = cfg.keypad
+            self._keypad = MatrixKeypad(
+                self._bus,
+                rows=k.rows,
+                columns=k.columns,
+                keys=k.keys,
+                entry_timeout_s=k.entry_timeout_s,
+            )
         doors = self._bus.read()
         for c in self._compartments.values():
             c.door_open = doors[c.cfg.door]
@@ -327,6 +416,7 @@ class LockerBank(Driver):
         await ctx.publish_state({"name": cfg.name, **self._occupancy()}, available=True)
         try:
             async with asyncio.TaskGroup() as tg:
+                self._group = tg
                 tg.create_task(self._watch_doors(), name=f"{cfg.id}-doors")
                 tg.create_task(self._control(), name=f"{cfg.id}-control")
         finally:
@@ -388,6 +478,9 @@ class LockerBank(Driver):
                     )
                 if c.grant is not None and not c.door_open and now > c.grant.expires:
                     await self._grant_expired(c)
+            entry = self._keypad.poll(doors, time.monotonic()) if self._keypad else None
+            if entry is not None:
+                self._group.create_task(self._keypad_entry(entry), name=f"{self.config.id}-code")
             await asyncio.sleep(self.config.door_poll_s)
 
     async def _door_opened(self, c: _Compartment, now: float) -> None:
@@ -610,7 +703,7 @@ class LockerBank(Driver):
             self._records.pop(c.delivery, None)
         c.delivery = None
         c.grant = None
-        self.ctx.store.set(f"codes/{c.cfg.id}", {})  # a lockout ends with its parcel
+        self._attempts(f"codes/{c.cfg.id}").reset()  # a lockout ends with its parcel
 
     async def _unlock(self, c: _Compartment, grant: _Grant) -> None:
         """Pulse the latch; the door switch tells the rest."""
@@ -804,56 +897,86 @@ class LockerBank(Driver):
         """Open a held parcel's compartment for the resident with its code."""
         assert isinstance(args, PickupArgs)
         c = self._held(args.delivery_ref)
-        record = self.ctx.store.record(COLLECTION, args.delivery_ref)
-        assert record is not None
-        now = self.ctx.clock.now()
-        state = self.ctx.store.get(f"codes/{c.cfg.id}", {})
-        until = state.get("locked_out_until")
-        if until and datetime.fromisoformat(until) > now:
+        attempts = self._attempts(f"codes/{c.cfg.id}")
+        until = attempts.locked_until()
+        if until:
             raise CommandRejected(
                 "refused",
                 f"compartment {c.cfg.id} is locked out after too many wrong codes until "
                 f"{until}; the property manager can help",
                 "code",
             )
-        body = record.body
-        expected = body["code_hash"]
-        given = await asyncio.to_thread(hash_code, args.code, bytes.fromhex(body["code_salt"]))
-        if not hmac.compare_digest(expected, given):
-            await self._wrong_code(c, now, state)
-            raise CommandRejected("refused", "wrong pickup code", "code")
-        self.ctx.store.set(f"codes/{c.cfg.id}", {})
-        self._set_status(c, "collecting", door_opened=False)
-        await self._unlock(c, _Grant("pickup", args.delivery_ref, self._window()))
-        return {"compartment": c.cfg.id, "delivery_ref": args.delivery_ref}
-
-    async def _wrong_code(self, c: _Compartment, now: datetime, state: dict[str, Any]) -> None:
-        window = timedelta(seconds=self.config.wrong_code_window_s)
-        failures = [
-            f for f in state.get("failures", []) if now - datetime.fromisoformat(f) < window
-        ]
-        failures.append(isoformat(now))
-        state = {"failures": failures}
-        locked = len(failures) >= self.config.max_wrong_codes
-        if locked:
-            until = isoformat(now + timedelta(seconds=self.config.lockout_s))
-            state = {"failures": [], "locked_out_until": until}
-        self.ctx.store.set(f"codes/{c.cfg.id}", state)
-        await self.ctx.publish_event(
-            "wrong_code",
-            "info",
-            compartment=c.cfg.id,
-            delivery_ref=c.delivery,
-            failures=len(failures),
-        )
-        if locked:
+        if not await self._matches(args.delivery_ref, args.code):
+            failures, locked = attempts.failed()
             await self.ctx.publish_event(
-                "compartment_locked_out",
-                "warning",
+                "wrong_code",
+                "info",
                 compartment=c.cfg.id,
                 delivery_ref=c.delivery,
-                until=state["locked_out_until"],
+                failures=failures,
+                source="command",
             )
+            if locked:
+                await self.ctx.publish_event(
+                    "compartment_locked_out",
+                    "warning",
+                    compartment=c.cfg.id,
+                    delivery_ref=c.delivery,
+                    until=locked,
+                )
+            raise CommandRejected("refused", "wrong pickup code", "code")
+        await self._start_pickup(c)
+        return {"compartment": c.cfg.id, "delivery_ref": args.delivery_ref}
+
+    async def _matches(self, ref: str, code: str) -> bool:
+        record = self.ctx.store.record(COLLECTION, ref)
+        if record is None or "code_hash" not in record.body:
+            return False
+        salt = bytes.fromhex(record.body["code_salt"])
+        given = await asyncio.to_thread(hash_code, code, salt)
+        return hmac.compare_digest(record.body["code_hash"], given)
+
+    async def _start_pickup(self, c: _Compartment) -> None:
+        assert c.delivery is not None
+        self._attempts(f"codes/{c.cfg.id}").reset()
+        self._set_status(c, "collecting", door_opened=False)
+        await self._unlock(c, _Grant("pickup", c.delivery, self._window()))
+
+    def _attempts(self, key: str) -> Attempts:
+        cfg = self.config
+        return Attempts(
+            self.ctx,
+            key,
+            limit=cfg.max_wrong_codes,
+            window_s=cfg.wrong_code_window_s,
+            lockout_s=cfg.lockout_s,
+        )
+
+    # -- keypad ------------------------------------------------------------------------------
+
+    async def _keypad_entry(self, code: str) -> None:
+        """A code typed on the bank's keypad and confirmed with ``#``."""
+        attempts = self._attempts("codes/keypad")
+        if attempts.locked_until():
+            return  # a locked keypad ignores codes (the event said until when)
+        for c in self._compartments.values():
+            if c.delivery is None or c.grant is not None:
+                continue
+            record = self.ctx.store.record(COLLECTION, c.delivery)
+            if record is None or record.status != "held":
+                continue
+            if await self._matches(c.delivery, code):
+                if self._attempts(f"codes/{c.cfg.id}").locked_until():
+                    await self.ctx.publish_event(
+                        "pickup_refused", "info", compartment=c.cfg.id, reason="locked out"
+                    )
+                    return
+                await self._start_pickup(c)
+                return
+        failures, locked = attempts.failed()
+        await self.ctx.publish_event("wrong_code", "info", failures=failures, source="keypad")
+        if locked:
+            await self.ctx.publish_event("keypad_locked_out", "warning", until=locked)
 
     @command(args=DeliveryArgs, actuating=True)
     async def return_delivery(self, args: BaseModel) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
 
-__all__ = ["ShiftRegisterBus"]
+__all__ = ["MatrixKeypad", "ShiftRegisterBus"]
 
 Pin = int | str
 
@@ -100,3 +100,72 @@ class ShiftRegisterBus:
         for device in reversed(self._devices):
             device.close()
         self._devices.clear()
+
+
+class MatrixKeypad:
+    """A key matrix wired to a :class:`ShiftRegisterBus`: rows on outputs, columns on inputs
+    pulled up.
+
+    It costs nothing while no key is down: the rows idle low (all scanned at once), so the
+    bank's regular read of its inputs shows a pressed key's column low; only then are the
+    rows scanned one by one to find the key. ``*`` clears the entry, ``#`` confirms it.
+    """
+
+    def __init__(
+        self,
+        bus: ShiftRegisterBus,
+        *,
+        rows: Sequence[int],
+        columns: Sequence[int],
+        keys: str,
+        entry_timeout_s: float = 15.0,
+        max_length: int = 16,
+    ) -> None:
+        if len(keys) != len(rows) * len(columns):
+            raise ValueError("one key per row and column")
+        self._bus = bus
+        self.rows, self.columns, self.keys = list(rows), list(columns), keys
+        self.entry_timeout_s = entry_timeout_s
+        self.max_length = max_length
+        self._down: str | None = None
+        self._entry = ""
+        self._last = 0.0
+
+    def poll(self, inputs: Sequence[bool], now: float) -> str | None:
+        """Feed one read of the inputs (at real time ``now``); returns a confirmed entry."""
+        if all(inputs[c] for c in self.columns):
+            self._down = None
+            return None
+        if self._down is not None:
+            return None  # still held: one key press, one key
+        key = self._scan()
+        if key is None:
+            return None
+        self._down = key
+        if now - self._last > self.entry_timeout_s:
+            self._entry = ""
+        self._last = now
+        if key == "*":
+            self._entry = ""
+        elif key == "#":
+            entry, self._entry = self._entry, ""
+            return entry or None
+        elif len(self._entry) < self.max_length:
+            self._entry += key
+        return None
+
+    def _scan(self) -> str | None:
+        idle = self._bus.state
+        try:
+            for r, row in enumerate(self.rows):
+                bits = list(idle)
+                for other in self.rows:
+                    bits[other] = other != row  # only this row low
+                self._bus.write(bits)
+                inputs = self._bus.read()
+                for c, column in enumerate(self.columns):
+                    if not inputs[column]:
+                        return self.keys[r * len(self.columns) + c]
+            return None
+        finally:
+            self._bus.write(idle)

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: Keys whose values are secrets: sent upstream where the contract says so, never logged.
-SECRET_KEYS = frozenset({"pickup_code", "code", "password", "pin", "key"})
+SECRET_KEYS = frozenset({"pickup_code", "code", "password", "pin", "key", "keys"})
 
 
 def redacted(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,8 @@ sample_period_s = {sample_period_s}
 report_period_s = 600
 {extra}
 bus = {{ clock = 14, data_out = 15, latch = 7, load = 0, data_in = 1, outputs = 16, inputs = 8 }}
+keypad = {{ rows = [12, 13, 14, 15], columns = [5, 6, 7] }}
+
 [[devices.compartments]]
 id = "A01"
 size = "S"
@@ -318,7 +320,24 @@ async def test_codes_open_doors_wrong_codes_lock_out_and_warm_compartments_refus
     assert held["open_s"] >= 60
     assert not [e for e in events(upstream, "delivery_ready") if e["delivery_ref"] == "D-3"]
     await world(lockers, "close", compartment="A01")
-    await wait_event(upstream, "delivery_ready", delivery_ref="D-3")
+    third = await wait_event(upstream, "delivery_ready", delivery_ref="D-3")
+
+    # The keypad: the right code opens its compartment; five wrong ones lock the keypad.
+    await world(lockers, "type", keys=third["pickup_code"] + "#")
+    by_keypad = await wait_event(upstream, "collected", delivery_ref="D-3")
+    assert by_keypad["compartment"] == "A01"
+    await world(lockers, "type", keys="1#2#3#4#5#")
+    locked = await wait_event(upstream, "keypad_locked_out")
+    assert [e["failures"] for e in events(upstream, "wrong_code") if e["source"] == "keypad"] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
+    await world(lockers, "type", keys=second["pickup_code"] + "#")  # ignored while locked
+    await asyncio.sleep(3)
+    assert not [e for e in events(upstream, "collected") if e["delivery_ref"] == "D-2"]
     # The code is never in the gateway's log.
     assert second["pickup_code"] not in lockers.log()
 

@@ -159,7 +159,11 @@ class BankModel:
             outputs=b.outputs,
             inputs=b.inputs,
             on_latch=self._latched,
+            before_load=self._inputs,
         )
+        #: Keys still to type: (key, world ticks left down, ticks left up).
+        self.typing: list[list[Any]] = []
+        self.keys_typed = 0
         self._lock_bits = [False] * b.outputs
         self._write_probes()
 
@@ -191,6 +195,35 @@ class BankModel:
         for c in self.compartments.values():
             self.chain.inputs[c.cfg.door] = c.air.door_open
 
+    def _inputs(self) -> None:
+        """What the 165s see at a load: door switches, and the keypad's columns (pulled up;
+        low where the key held down sits on a row the board drives low)."""
+        self._doors()
+        keypad = self.config.keypad
+        if keypad is None:
+            return
+        held = self.typing[0][0] if self.typing and self.typing[0][1] > 0 else None
+        for column in keypad.columns:
+            self.chain.inputs[column] = True
+        if held is not None:
+            index = keypad.keys.index(held)
+            row = keypad.rows[index // len(keypad.columns)]
+            if not self.chain.outputs[row]:
+                self.chain.inputs[keypad.columns[index % len(keypad.columns)]] = False
+
+    def _type(self) -> None:
+        """One world tick of a person typing: each key down two ticks, up one."""
+        if not self.typing:
+            return
+        key = self.typing[0]
+        if key[1] > 0:
+            key[1] -= 1
+        elif key[2] > 0:
+            key[2] -= 1
+        if key[1] == 0 and key[2] == 0:
+            self.typing.pop(0)
+            self.keys_typed += 1
+
     def step(self, dt: float) -> None:
         for c in self.compartments.values():
             c.air.ambient_c = self.ambient_c
@@ -208,6 +241,7 @@ class BankModel:
                     self._close(c)
             else:
                 c.air.step(dt)
+        self._type()
         self._doors()
         self._write_probes()
 
@@ -239,7 +273,8 @@ class BankModel:
         ``compressor_dead``, ``probe_fault`` (null, disconnected, crc, power_on),
         ``door_ajar``, ``use_s``); ``force`` (open a door without unlocking it); ``close``
         (the person at an open door closes it: after an unlock, with the parcel put in or
-        taken out; after ``force``, as it was); ``get``."""
+        taken out; after ``force``, as it was); ``type`` (``keys`` on the keypad, at a
+        person's pace); ``get``."""
         args = dict(args)
         name = args.pop("compartment", None)
         if name is not None and name not in self.compartments:
@@ -265,8 +300,19 @@ class BankModel:
                 if c.air.door_open:
                     self._close(c)
             self._doors()
+        elif action == "type":
+            keypad = self.config.keypad
+            if keypad is None:
+                raise KeyError("this bank has no keypad")
+            keys = str(args.get("keys", ""))
+            wrong = set(keys) - set(keypad.keys)
+            if wrong:
+                raise KeyError(f"no keys {sorted(wrong)} on the keypad ({keypad.keys})")
+            self.typing.extend([key, 2, 1] for key in keys)
         elif action != "get":
-            raise KeyError(f"unknown locker action {action!r} (allowed: set, force, close, get)")
+            raise KeyError(
+                f"unknown locker action {action!r} (allowed: set, force, close, type, get)"
+            )
         self._write_probes()
         return self.snapshot()
 
@@ -274,4 +320,6 @@ class BankModel:
         return {
             "ambient_c": self.ambient_c,
             "compartments": {n: c.snapshot() for n, c in self.compartments.items()},
+            "keys_typed": self.keys_typed,
+            "typing": len(self.typing),
         }

@@ -28,6 +28,7 @@ class MockShiftChain:
         outputs: int,
         inputs: int,
         on_latch: Callable[[list[bool]], None] | None = None,
+        before_load: Callable[[], None] | None = None,
     ) -> None:
         self._data_out = pins.pin(data_out)
         self._data_in = pins.pin(data_in)
@@ -41,6 +42,7 @@ class MockShiftChain:
         self.inputs = [False] * inputs
         self._register: list[bool] = []
         self._on_latch = on_latch
+        self._before_load = before_load
 
     def _clock(self, level: bool) -> None:
         if not level:
@@ -57,6 +59,8 @@ class MockShiftChain:
 
     def _load(self, level: bool) -> None:
         if not level:  # active low: parallel load while low
+            if self._before_load is not None:
+                self._before_load()  # inputs that depend on the outputs (a key matrix)
             self._register = list(self.inputs)
             self._present()
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from gateway.clock import Clock
 from gateway.config import ScriptStep
+from gateway.messages import redacted
 
 __all__ = ["Model", "World"]
 
@@ -75,5 +76,5 @@ class World:
         if not isinstance(args, dict):
             raise TypeError("args must be an object")
         result = self.models[name].act(str(message.get("action", "get")), args)
-        log.info("world: %s %s %s", name, message.get("action", "get"), args)
+        log.info("world: %s %s %s", name, message.get("action", "get"), redacted(args))
         return result

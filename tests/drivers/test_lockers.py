@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from drivers.lockers import LockerBankConfig, hash_code
 from drivers.sensors import read_ds18b20
+from drivers.shiftbus import MatrixKeypad, ShiftRegisterBus
 from drivers.sim.lockers import BankModel
 from gateway.clock import ScaledClock
 from gateway.errors import DeviceUnavailable
@@ -105,3 +106,63 @@ def test_unknown_settings_and_compartments_are_named(model: BankModel) -> None:
         model.act("set", {"compartment": "C9", "door_ajar": True})
     with pytest.raises(KeyError, match="unknown compartment settings"):
         model.act("set", {"compartment": "C1", "colour": "red"})
+
+
+def test_the_keypad_reads_what_a_person_types_on_the_simulated_matrix(tmp_path: Path) -> None:
+    pins = MockFactory()
+    config = LockerBankConfig.model_validate(
+        {
+            "id": "lockers",
+            "bus": BUS,
+            "compartments": [CHILLED],
+            "keypad": {"rows": [12, 13, 14, 15], "columns": [5, 6, 7]},
+        }
+    )
+    model = BankModel(config, pins, tmp_path, ScaledClock(1), random.Random(0))
+    bus = ShiftRegisterBus(pin_factory=pins, **config.bus.model_dump())
+    assert config.keypad is not None
+    keypad = MatrixKeypad(bus, rows=[12, 13, 14, 15], columns=[5, 6, 7], keys=config.keypad.keys)
+    try:
+
+        def typed(keys: str, start: float = 0.0) -> list[str]:
+            model.act("type", {"keys": keys})
+            entries, t = [], start
+            while model.snapshot()["typing"]:
+                for _ in range(2):  # the bank reads its inputs twice per world tick
+                    entry = keypad.poll(bus.read(), t)
+                    if entry is not None:
+                        entries.append(entry)
+                    t += 0.05
+                model.step(0.1)
+            return entries
+
+        assert typed("4711#") == ["4711"]
+        assert typed("99*0852#") == ["0852"]  # * starts again
+        assert typed("#") == []  # nothing typed: nothing confirmed
+        assert typed("12") == [] and typed("34#", start=100.0) == ["34"]  # 12 timed out
+        assert not any(bus.state)  # the rows idle low, every relay as it was
+    finally:
+        bus.close()
+        pins.reset()
+        pins.close()
+
+
+def test_keypad_bits_are_checked_against_the_board() -> None:
+    with pytest.raises(ValidationError, match=r"keypad row bit 0 is already C1\.lock"):
+        LockerBankConfig.model_validate(
+            {
+                "id": "l",
+                "bus": BUS,
+                "compartments": [CHILLED],
+                "keypad": {"rows": [0, 13, 14, 15], "columns": [5, 6, 7]},
+            }
+        )
+    with pytest.raises(ValidationError, match="keys has 12 keys for 2 rows and 3 columns"):
+        LockerBankConfig.model_validate(
+            {
+                "id": "l",
+                "bus": BUS,
+                "compartments": [CHILLED],
+                "keypad": {"rows": [12, 13], "columns": [5, 6, 7]},
+            }
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from gpiozero.pins.mock import MockFactory
@@ -10,7 +11,7 @@ from gpiozero.pins.mock import MockFactory
 from drivers.shiftbus import ShiftRegisterBus
 from drivers.sim.shiftbus import MockShiftChain
 
-LINES = {"clock": 14, "data_out": 15, "latch": 7, "load": 0, "data_in": 1}
+LINES: dict[str, Any] = {"clock": 14, "data_out": 15, "latch": 7, "load": 0, "data_in": 1}
 
 
 @pytest.fixture
