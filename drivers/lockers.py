@@ -667,7 +667,7 @@ class LockerBank(Driver):
         assert record is not None
         returned = record.status == "returning"
         temperature = self._records.get(record.id)
-        summary = temperature.summary() if temperature else None
+        summary = temperature.summary() if temperature and c.profile else None
         now = isoformat(self.ctx.clock.now())
         await self.ctx.publish_event(
             "returned" if returned else "collected",

@@ -33,6 +33,7 @@ from gateway.db import Database, Record
 from gateway.errors import ConfigError, GatewayError
 from gateway.messages import new_ulid
 from gateway.outbox import Outbox
+from gateway.platform import SimulatedPlatform
 from gateway.topics import Topics
 from gateway.uplink import Observer, ReceivedMessage
 
@@ -357,6 +358,8 @@ async def _broker(url: str | None) -> AsyncIterator[tuple[str, int]]:
 async def _demo(cfg: GatewayConfig, broker: str | None, duration: float | None, live: bool) -> None:
     async with _broker(broker) as (host, port):
         cfg.mqtt = cfg.mqtt.model_copy(update={"host": host, "port": port, "tls": None})
+        platform = SimulatedPlatform(cfg, Topics(cfg.mqtt.prefix, cfg.site, cfg.gateway_id))
+        platform.authorise()
         gateway = Gateway(cfg)
         view = _UpstreamView(gateway.topics)
         stop = asyncio.Event()
@@ -370,13 +373,15 @@ async def _demo(cfg: GatewayConfig, broker: str | None, duration: float | None, 
         async with Observer(cfg.mqtt, identifier=f"demo-view-{os.getpid()}") as observer:
             await observer.subscribe(gateway.topics.everything)
             watcher = asyncio.create_task(view.follow(observer, live))
+            commands = asyncio.create_task(platform.run())
             try:
                 await run_until_signalled(gateway, stop)
                 await asyncio.sleep(0.5)  # let the view receive the offline status
             finally:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError, GatewayError):
-                    await watcher
+                for task in (watcher, commands):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, GatewayError):
+                        await task
         out.print(view.summary(), highlight=False)
 
 

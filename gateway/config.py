@@ -26,6 +26,8 @@ __all__ = [
     "MqttSettings",
     "Operator",
     "OutboxSettings",
+    "PlatformCommand",
+    "PlatformResponse",
     "ScriptStep",
     "SimulationSettings",
     "TlsSettings",
@@ -111,6 +113,27 @@ class ScriptStep(_Strict):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
+class PlatformCommand(_Strict):
+    """A command the demo's simulated platform sends at a simulated time after start."""
+
+    at_s: float = Field(ge=0)
+    device: str = Field(pattern=SEGMENT_PATTERN)
+    command: str = Field(pattern=SEGMENT_PATTERN)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class PlatformResponse(_Strict):
+    """A command the demo's platform sends ``after_s`` simulated seconds after an event.
+
+    ``args`` maps each argument to the name of the event's field that supplies it.
+    """
+
+    on_event: str
+    after_s: float = Field(default=0, ge=0)
+    command: str = Field(pattern=SEGMENT_PATTERN)
+    args: dict[str, str] = Field(default_factory=dict)
+
+
 class SimulationSettings(_Strict):
     """The simulated complex (``hardware = "simulated"``)."""
 
@@ -118,6 +141,10 @@ class SimulationSettings(_Strict):
     seed: int = 0
     #: A scripted day: faults and visits that happen by themselves (the demo uses it).
     script: list[ScriptStep] = Field(default_factory=list)
+    #: What the demo's simulated platform sends (signed with a key made for the demo).
+    platform: list[PlatformCommand] = Field(default_factory=list)
+    #: How the demo's simulated platform answers events.
+    responses: list[PlatformResponse] = Field(default_factory=list)
 
 
 class GatewayConfig(_Strict):

@@ -79,7 +79,7 @@ def test_tells_systemd_it_is_ready_feeds_the_watchdog_and_says_stopping(
 
 
 def test_the_demo_without_a_terminal_prints_lines_and_stops_cleanly() -> None:
-    result = cli("demo", "--duration", "6", timeout=120)
+    result = cli("demo", "--duration", "8", timeout=120)
     assert result.returncode == 0, result.stderr
     statuses = [
         json.loads(line.split(" status ", 1)[1])
@@ -89,7 +89,16 @@ def test_the_demo_without_a_terminal_prints_lines_and_stops_cleanly() -> None:
     assert statuses[0]["online"] is True and statuses[0]["version"] == VERSION
     kinds = [d["kind"] for d in statuses[0]["devices"]]
     assert kinds.count("gateway") == 1 and kinds.count("bin") >= 4
+    assert kinds.count("locker_bank") == 1 and kinds.count("water_station") == 2
     assert statuses[-1] == {"online": False, "boot": 1}
     assert " gateway telemetry seq=" in result.stdout
     assert " bin-north-1 telemetry seq=" in result.stdout
+    lockers = [
+        json.loads(line.split(" telemetry seq=", 1)[1].split(" ", 1)[1])
+        for line in result.stdout.splitlines()
+        if " lockers-a telemetry seq=" in line
+    ]
+    assert len(lockers[0]["compartments"]) == 12
+    # The demo's platform sent a signed deposit; the bank opened, the courier closed the door.
+    assert '"event": "delivery_ready"' in result.stdout
     assert "upstream received" in result.stdout
