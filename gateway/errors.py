@@ -49,8 +49,8 @@ class ConfigProblem:
 
     def __str__(self) -> str:
         where = f" (line {self.line})" if self.line else ""
-        key = f"{self.path}: " if self.path else ""
-        return f"{self.file}: {key}{self.message}{where}"
+        at = f"{self.file}:{self.path}" if self.path else self.file
+        return f"{at}: {self.message}{where}"
 
 
 class ConfigError(GatewayError):
