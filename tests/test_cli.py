@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from gateway.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -52,3 +53,45 @@ def test_outbox_stats_json(tmp_path: Path) -> None:
     assert result.exit_code == 0
     stats = json.loads(result.output)
     assert stats["depth"] == 0 and stats["dropped"] == 0 and stats["max_rows"] == 500_000
+
+
+def test_deliveries_list_and_show_hide_the_code(tmp_path: Path) -> None:
+    config = tmp_path / "g.toml"
+    config.write_text(f'site = "s"\ngateway_id = "g"\ndata_dir = "{tmp_path}/data"\n')
+    result = runner.invoke(app, ["deliveries", "list", "--config", str(config)])
+    assert result.exit_code == 1 and "has this gateway run yet" in result.output
+
+    db = Database(tmp_path / "data" / "gateway.sqlite3")
+    store = db.device_store("lockers-a")
+    temperature = {"min_c": 2.1, "max_c": 4.4, "mean_c": 3.0, "minutes_out_of_band": 0.0}
+    with store.batch():
+        store.put_record(
+            "deliveries",
+            "D-1",
+            "held",
+            "2026-11-23T10:00:00.000Z",
+            {
+                "compartment": "C02",
+                "class": "chilled",
+                "deposited_at": "2026-11-23T09:00:00.000Z",
+                "code_hash": "ab" * 32,
+                "code_salt": "cd" * 16,
+                "record": {"weighted_c_s": 1.0},
+                "temperature": temperature,
+            },
+        )
+        store.put_record("deliveries", "D-0", "collected", "2026-11-22T10:00:00.000Z", {})
+    db.close()
+
+    result = runner.invoke(app, ["deliveries", "list", "--config", str(config), "--json"])
+    assert result.exit_code == 0
+    assert [d["id"] for d in json.loads(result.output)] == ["D-1", "D-0"]  # newest first
+    result = runner.invoke(app, ["deliveries", "list", "--status", "held", "--config", str(config)])
+    assert "D-1" in result.output and "D-0" not in result.output and "4.4" in result.output
+
+    result = runner.invoke(app, ["deliveries", "show", "D-1", "--config", str(config), "--json"])
+    shown = json.loads(result.output)
+    assert shown["status"] == "held" and shown["temperature"] == temperature
+    assert not {"code_hash", "code_salt", "record"} & set(shown)
+    result = runner.invoke(app, ["deliveries", "show", "D-9", "--config", str(config)])
+    assert result.exit_code == 1 and "gateway deliveries list" in result.output
