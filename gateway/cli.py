@@ -157,7 +157,13 @@ _HIDDEN = frozenset({"code_hash", "code_salt", "pending_code", "record"})
 
 def _delivery(record: Record) -> dict[str, Any]:
     shown = {k: v for k, v in record.body.items() if k not in _HIDDEN}
-    return {"id": record.id, "device": record.device, **shown, "updated": record.updated}
+    return {
+        "id": record.id,
+        "device": record.device,
+        **shown,
+        "status": record.status,
+        "updated": record.updated,
+    }
 
 
 @deliveries_app.command("list")
