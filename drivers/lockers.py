@@ -19,12 +19,16 @@ The flow (every command signed, every reply durable):
   ten minutes lock the compartment out for a while (``compartment_locked_out``).
 - ``return_delivery {delivery_ref}``: opens a held parcel's compartment for the courier to
   take it back (``returned``, with its record).
+- The bank's keypad (optional, a matrix on the same board): a resident types the code and
+  ``#``; the compartment holding that parcel opens. Five wrong codes lock the keypad out
+  (``keypad_locked_out``); a right code for a locked-out compartment is ``pickup_refused``.
 
 Events: ``delivery_ready``, ``collected``, ``returned``, ``deposit_cancelled``,
 ``uncollected`` (after each of ``reminder_hours``), ``wrong_code``,
-``compartment_locked_out``, ``door_held_open``, ``door_forced`` (critical: opened without
-an unlock), ``cold_chain_excursion`` (warning after the grace period, critical after the
-limit or past a hard limit), ``cold_chain_restored``, ``sensor_fault``, ``sensor_recovered``.
+``compartment_locked_out``, ``keypad_locked_out``, ``pickup_refused``, ``door_held_open``,
+``door_forced`` (critical: opened without an unlock), ``cold_chain_excursion`` (warning
+after the grace period, critical after the limit or past a hard limit),
+``cold_chain_restored``, ``sensor_fault``, ``sensor_recovered``.
 
 Telemetry: ``compartments``, a list of ``{id, class, temperature_c, setpoint_c, cooling_on,
 door_open, occupied}``, on change and at the report period.

@@ -1,8 +1,9 @@
 """The gateway's own device (``kind = "gateway"``): the box's health and the uplink's.
 
 Telemetry: CPU temperature (gpiozero ``CPUTemperature``), load, memory, disk free, outbox
-depth and dropped count, uplink state, uptime. Events: ``cpu_hot`` and ``disk_low`` (with
-their ``…_cleared``). A dead temperature sensor reports ``null`` while the rest goes on.
+depth and dropped count, uplink state, uptime. Events: ``cpu_hot`` and ``disk_low``, and
+``cpu_hot_cleared`` and ``disk_low_cleared`` when they clear. A dead temperature sensor
+reports ``null`` while the rest goes on.
 """
 
 from __future__ import annotations

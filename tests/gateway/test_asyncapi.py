@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import sys
 import typing
+from importlib.metadata import entry_points
 from pathlib import Path
+
+import yaml
 
 from gateway.errors import CommandRejected
 from gateway.messages import Command, Envelope
@@ -45,3 +49,21 @@ def test_envelope_and_command_fields_match_the_models() -> None:
         "event",
         "state",
     )
+
+
+def test_every_device_kind_and_command_is_documented() -> None:
+    kinds = yaml.safe_load(DOC)["x-device-kinds"]
+    registered = {ep.name: ep.load() for ep in entry_points(group="community_gateway.drivers")}
+    assert set(kinds) == set(registered)
+    for kind, driver in registered.items():
+        documented = kinds[kind]["commands"]
+        specs = driver.command_specs()
+        assert set(documented) == set(specs), kind
+        for name, spec in specs.items():
+            assert documented[name]["signed"] == spec.actuating, (kind, name)
+            fields = [f.alias or n for n, f in spec.args.model_fields.items()]
+            assert documented[name]["args"] == fields, (kind, name)
+        # Every documented event is one the driver's module names in its docstring.
+        module = sys.modules[driver.__module__].__doc__ or ""
+        for event in kinds[kind]["events"]:
+            assert f"``{event}``" in module or event == "driver_crashed", (kind, event)
