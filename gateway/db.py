@@ -48,6 +48,24 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX records_status ON records (collection, status);
     """,
+    """
+    CREATE TABLE residents (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, unit TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'active', enrolled_at TEXT NOT NULL,
+        consent_at TEXT NOT NULL, valid_from TEXT, valid_until TEXT,
+        welfare_check INTEGER NOT NULL DEFAULT 0, last_seen TEXT
+    );
+    CREATE TABLE templates (
+        resident TEXT NOT NULL, n INTEGER NOT NULL, blob BLOB NOT NULL,
+        PRIMARY KEY (resident, n)
+    );
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY, ts TEXT NOT NULL, actor TEXT NOT NULL,
+        action TEXT NOT NULL, subject TEXT NOT NULL, data TEXT NOT NULL,
+        prev TEXT NOT NULL, hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_subject ON audit (subject, seq);
+    """,
 )
 
 

