@@ -2,7 +2,7 @@
 
     uv run python -m bench.accuracy [--faces ../shared/faces] [--splits 50]
 
-On ``lfw10`` (10 people × 10 photos) and dlib's ``johns`` (5 × 11): in each of ``--splits``
+On ``lfw10`` (10 people x 10 photos) and dlib's ``johns`` (5 x 11): in each of ``--splits``
 random splits, half of the people are residents with 2 photos enrolled each; their other
 photos are genuine probes, and every photo of the other half is a stranger's probe. Each probe
 is decided on its own frame, and walk-ups of 3 probe photos of one person are decided by
@@ -161,7 +161,9 @@ def evaluate(everyone: list[Photo], splits: int, k: int, n: int) -> dict[str, di
         for policy in POLICIES:
             t = tally[policy.name]
 
-            def decide(photo: Photo, policy: Policy = policy) -> str | None:
+            def decide(
+                photo: Photo, policy: Policy = policy, galleries: dict[str, Gallery] = galleries
+            ) -> str | None:
                 return policy.decide(galleries, photo)
 
             for name, probes in genuine.items():
@@ -214,7 +216,7 @@ def main() -> None:
     print(
         f"{len(everyone)} photos of {len({p.person for p in everyone})} people embedded in "
         f"{time.perf_counter() - started:.0f} s; YuNet found no face in {missing}; face sizes "
-        f"{sizes[0]:.0f}–{sizes[-1]:.0f} px"
+        f"{sizes[0]:.0f} to {sizes[-1]:.0f} px"
     )
     for key, label, cosine in (
         ("sface", "SFace (cosine)", True),

@@ -305,14 +305,18 @@ def _enroll_one(
     **options: Any,
 ) -> tuple[list[PhotoResult], str | None]:
     """Enroll one resident; every photo's result, and why the resident was refused."""
-    unreadable: list[PhotoResult] = []
+    unreadable: dict[str, PhotoResult] = {}
     readable: list[tuple[str, Image]] = []
+    order = [str(p) for p in paths]
     for label, image, problem in _photos(paths):
         if image is None:
-            unreadable.append(PhotoResult(label, False, problem))
+            unreadable[label] = PhotoResult(label, False, problem)
             progress()
         else:
             readable.append((label, image))
+    if not readable:
+        reasons = "; ".join(f"{r.photo}: {r.reason}" for r in unreadable.values()) or "no photos"
+        return list(unreadable.values()), f"no usable photo for {resident} ({reasons})"
     try:
         report = residents.enroll(
             recognizer,
@@ -325,16 +329,17 @@ def _enroll_one(
             **options,
         )
     except ResidentError as refused:
-        checked = [PhotoResult(label, False, None) for label, _ in readable]
-        return unreadable + checked, str(refused)
-    return unreadable + report.photos, None
+        checked = {label: PhotoResult(label, False, None) for label, _ in readable}
+        return [{**checked, **unreadable}[label] for label in order], str(refused)
+    results = {**{r.photo: r for r in report.photos}, **unreadable}
+    return [results[label] for label in order], None
 
 
 def _print_photos(results: list[PhotoResult]) -> None:
     for r in results:
         mark = "[green]accepted[/]" if r.accepted else f"[red]rejected[/]: {r.reason}"
         if r.accepted or r.reason:
-            out.print(f"  {r.photo}: {mark}", highlight=False)
+            out.print(f"  {r.photo}: {mark}", highlight=False, soft_wrap=True)
 
 
 @residents_app.command("enroll")
@@ -375,7 +380,7 @@ def residents_enroll(
         )
     _print_photos(results)
     if refused:
-        err.print(f"not enrolled: {refused}")
+        err.print(f"not enrolled: {refused}", soft_wrap=True)
         raise typer.Exit(1)
     accepted = sum(r.accepted for r in results)
     out.print(f"enrolled {resident} ({name}, {unit}) with {accepted} of {len(results)} photos")
@@ -441,7 +446,11 @@ def residents_import(
             state = "[green]enrolled[/]" if r["enrolled"] else f"[red]not enrolled[/]: {r['error']}"
             out.print(f"line {r['line']} {r['id']}: {state}", highlight=False)
             for rejected in r["rejected"] if r["enrolled"] else []:
-                out.print(f"  {rejected['photo']}: rejected: {rejected['reason']}", highlight=False)
+                out.print(
+                    f"  {rejected['photo']}: rejected: {rejected['reason']}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
         out.print(f"{len(report) - len(failed)} of {len(report)} residents enrolled")
     raise typer.Exit(1 if failed else 0)
 
@@ -586,6 +595,7 @@ def residents_identify(
             f"{r['photo']}: {r['faces']} face(s) -> {who} ({r['reason']}; "
             f"distance {r['distance']}, margin {r['margin']})",
             highlight=False,
+            soft_wrap=True,
         )
 
 

@@ -95,3 +95,68 @@ def test_deliveries_list_and_show_hide_the_code(tmp_path: Path) -> None:
     assert not {"code_hash", "code_salt", "record"} & set(shown)
     result = runner.invoke(app, ["deliveries", "show", "D-9", "--config", str(config)])
     assert result.exit_code == 1 and "gateway deliveries list" in result.output
+
+
+def test_residents_enroll_identify_import_remove_and_audit(tmp_path: Path, faces: Path) -> None:
+    config = tmp_path / "g.toml"
+    config.write_text(f'site = "s"\ngateway_id = "g"\ndata_dir = "{tmp_path}/data"\n')
+    lfw = faces / "lfw10" / "images"
+    c = ["--config", str(config)]
+    result = runner.invoke(
+        app,
+        ["residents", "enroll", *c, "--id", "R1", "--name", "Colin Powell", "--unit", "3C"]
+        + [str(lfw / "Colin_Powell" / f"Colin_Powell_000{n}.jpg") for n in (2, 3)]
+        + [str(faces / "scikit-image" / "non_face" / "coffee.png"), str(tmp_path / "nope.jpg")],
+    )
+    assert result.exit_code == 0, result.output
+    assert "coffee.png: rejected: no face found" in result.output
+    assert "nope.jpg: rejected: no such file" in result.output
+    assert "enrolled R1 (Colin Powell, 3C) with 2 of 4 photos" in result.output
+
+    (tmp_path / "photos").mkdir()
+    for person, n in (("Hugo_Chavez", 1), ("Hugo_Chavez", 2), ("Tony_Blair", 2)):
+        (tmp_path / "photos" / f"{person}_{n}.jpg").write_bytes(
+            (lfw / person / f"{person}_{n:04d}.jpg").read_bytes()
+        )
+    (tmp_path / "complex.csv").write_text(
+        "id,name,unit,photos\n"
+        "R2,Hugo Chavez,4A,photos/Hugo_Chavez_1.jpg;photos/Hugo_Chavez_2.jpg\n"
+        "R3,Nobody,5A,photos/missing.jpg\n"
+        "R4,Tony Blair,6A,photos/Tony_Blair_2.jpg\n"
+    )
+    result = runner.invoke(
+        app, ["residents", "import", str(tmp_path / "complex.csv"), *c, "--json"]
+    )
+    assert result.exit_code == 1  # one row failed
+    rows = {r["id"]: r for r in json.loads(result.output)}
+    assert rows["R2"]["enrolled"] and rows["R2"]["accepted"] == 2
+    assert not rows["R3"]["enrolled"] and "no such file" in rows["R3"]["error"]
+    assert rows["R4"]["enrolled"] and rows["R3"]["line"] == 3
+
+    probes = [
+        lfw / "Colin_Powell" / "Colin_Powell_0007.jpg",
+        lfw / "George_W_Bush" / "George_W_Bush_0001.jpg",
+        faces / "scikit-image" / "non_face" / "rocket.jpg",
+    ]
+    result = runner.invoke(app, ["residents", "identify", *c, "--json", *map(str, probes)])
+    decided = json.loads(result.output)
+    assert [d["resident"] for d in decided] == ["R1", None, None]
+    assert [d["faces"] for d in decided] == [1, 1, 0]
+    assert set(decided[0]) >= {"photo", "faces", "resident", "distance", "margin"}
+    assert decided[0]["distance"] < 0.5
+
+    assert runner.invoke(app, ["residents", "suspend", "R1", *c]).exit_code == 0
+    result = runner.invoke(app, ["residents", "identify", *c, "--json", str(probes[0])])
+    assert json.loads(result.output)[0]["resident"] is None  # a suspended resident is nobody
+    assert runner.invoke(app, ["residents", "remove", "R4", *c], input="n\n").exit_code == 1
+    assert runner.invoke(app, ["residents", "remove", "R4", *c, "--yes"]).exit_code == 0
+    listed = json.loads(runner.invoke(app, ["residents", "list", *c, "--json"]).output)
+    assert {r["id"]: r["status"] for r in listed} == {"R1": "suspended", "R2": "active"}
+
+    result = runner.invoke(app, ["audit", "verify", *c])
+    assert result.exit_code == 0 and "intact: 5 entries" in result.output
+    db = Database(tmp_path / "data" / "gateway.sqlite3")
+    db.conn.execute("UPDATE audit SET actor = 'someone else' WHERE seq = 2")
+    db.close()
+    result = runner.invoke(app, ["audit", "verify", *c])
+    assert result.exit_code == 1 and "entry 2" in result.output

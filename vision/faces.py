@@ -39,6 +39,9 @@ __all__ = [
     "load_image",
 ]
 
+# OpenCV 5 warns on every start that its new graph engine ignores DNN targets: noise.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
 Image = npt.NDArray[np.uint8]
 Vector = npt.NDArray[np.float32]
 Metric = Literal["cosine", "euclidean"]

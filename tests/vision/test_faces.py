@@ -1,0 +1,88 @@
+"""The face models on real photographs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vision.enrollment import Policy, Recognizer, check_photo
+from vision.errors import VisionError
+from vision.faces import ARCFACE_112, Dlib, SFace, decode_image, load_image, similarity_transform
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer()
+
+
+def test_the_similarity_transform_recovers_a_known_one() -> None:
+    angle, scale, shift = 0.3, 1.7, np.array([12.0, -5.0])
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    moved = ARCFACE_112 @ (scale * rotation).T + shift
+    back = similarity_transform(moved, ARCFACE_112)
+    restored = moved @ back[:, :2].T + back[:, 2]
+    assert np.allclose(restored, ARCFACE_112, atol=1e-9)
+
+
+def test_sface_and_dlib_separate_the_same_person_from_another(faces: Path) -> None:
+    s, d = SFace(), Dlib()
+    folder = faces / "face_recognition" / "examples"
+    vectors = {}
+    for name in ("obama.jpg", "obama2.jpg", "biden.jpg"):
+        image = load_image(folder / name)
+        face = s.detect(image)[0]
+        vectors[name] = (s.embed(image, face), d.embed(image, face))
+    same_s = 1 - float(vectors["obama.jpg"][0] @ vectors["obama2.jpg"][0])
+    other_s = 1 - float(vectors["obama.jpg"][0] @ vectors["biden.jpg"][0])
+    assert same_s < 0.5 < other_s
+    same_d = float(np.linalg.norm(vectors["obama.jpg"][1] - vectors["obama2.jpg"][1]))
+    other_d = float(np.linalg.norm(vectors["obama.jpg"][1] - vectors["biden.jpg"][1]))
+    assert same_d < 0.55 < other_d
+
+
+def test_enrollment_photos_are_checked_with_reasons(faces: Path, recognizer: Recognizer) -> None:
+    def problem(path: Path) -> str | None:
+        return recognizer.templates(load_image(path))[1]
+
+    assert problem(faces / "lfw10/images/Colin_Powell/Colin_Powell_0002.jpg") is None
+    assert problem(faces / "scikit-image/non_face/coffee.png") == "no face found"
+    assert "faces: a photo must show only the resident" in str(
+        problem(faces / "dlib/examples/faces/2008_002506.jpg")
+    )
+    image = load_image(faces / "lfw10/images/Colin_Powell/Colin_Powell_0002.jpg")
+    blurred = np.asarray(cv2.GaussianBlur(image, (0, 0), 3), dtype=np.uint8)
+    assert str(recognizer.templates(blurred)[1]).startswith("blurry")
+    small = np.asarray(cv2.resize(image, (80, 80)), dtype=np.uint8)
+    assert str(recognizer.templates(small)[1]).startswith("the face is too small")
+    assert check_photo([], Policy()) == "no face found"
+
+
+def test_a_frame_is_decided_as_the_door_decides(faces: Path, recognizer: Recognizer) -> None:
+    lfw = faces / "lfw10" / "images"
+    enrolled = {}
+    for person in ("Colin_Powell", "Hugo_Chavez"):
+        shots = []
+        for n in (2, 3, 4):
+            templates, _ = recognizer.templates(load_image(lfw / person / f"{person}_000{n}.jpg"))
+            if templates is not None:
+                shots.append(templates)
+        enrolled[person] = shots
+    recognizer.load(enrolled)
+    powell = recognizer.decide(load_image(lfw / "Colin_Powell" / "Colin_Powell_0007.jpg"))
+    assert (powell.resident, powell.reason) == ("Colin_Powell", "match")
+    assert powell.distance is not None and powell.distance < 0.5
+    stranger = recognizer.decide(load_image(lfw / "George_W_Bush" / "George_W_Bush_0001.jpg"))
+    assert stranger.resident is None and stranger.reason in ("unknown face", "not confirmed")
+    scene = recognizer.decide(load_image(faces / "scikit-image" / "non_face" / "rocket.jpg"))
+    assert (scene.faces, scene.resident, scene.reason) == (0, None, "no face")
+
+
+def test_unreadable_images_are_vision_errors(tmp_path: Path) -> None:
+    with pytest.raises(VisionError, match="not an image"):
+        decode_image(b"not a jpeg", "upload")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(VisionError, match="empty file"):
+        load_image(tmp_path / "empty.jpg")
