@@ -24,6 +24,7 @@ from gateway.db import Database
 from gateway.devices import Driver, DriverContext, driver_class
 from gateway.hardware import Hardware, open_hardware
 from gateway.outbox import Outbox
+from gateway.residents import Residents
 from gateway.supervisor import supervise
 from gateway.topics import Topics
 from gateway.uplink import Uplink
@@ -54,6 +55,7 @@ class Gateway:
         )
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(config.database, exclusive=True)
+        self.residents = Residents(self.db)
         self._boot = self.db.next_boot()
         self.outbox = Outbox(self.db, config.outbox)
         self.router = CommandRouter(self.topics, self.outbox, self.db, config.commands)
@@ -70,6 +72,7 @@ class Gateway:
                 store=self.db.device_store(device.id),
                 runtime=self,
                 data_dir=config.data_dir,
+                residents=self.residents,
             )
             driver = driver_class(device.kind)(device, ctx)
             self.drivers.append(driver)

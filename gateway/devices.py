@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from gateway.db import DeviceStore
     from gateway.hardware import Hardware
     from gateway.outbox import Outbox, Priority
+    from gateway.residents import Residents
     from gateway.topics import Topics
 
 __all__ = [
@@ -122,6 +123,7 @@ class DriverContext:
         store: DeviceStore,
         runtime: Runtime,
         data_dir: Path,
+        residents: Residents | None = None,
     ) -> None:
         self.config = config
         self.device_id = config.id
@@ -132,6 +134,8 @@ class DriverContext:
         self.runtime = runtime
         #: The gateway's state directory (for disk usage; drivers keep state in ``store``).
         self.data_dir = data_dir
+        #: The residents the gate knows, and (``residents.audit``) the audit log.
+        self.residents = residents
         self.log = logging.getLogger(f"gateway.device.{config.id}")
         self._outbox = outbox
         self._topics = topics

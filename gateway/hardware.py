@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from gateway.devices import hardware_class
 from gateway.errors import DeviceUnavailable
+from vision.camera import FrameSource, VideoCapture
+from vision.errors import VisionError
 
 if TYPE_CHECKING:
     from gateway.clock import Clock
@@ -40,6 +42,10 @@ class Hardware(Protocol):
 
     def disk_usage(self, path: Path) -> tuple[int, int]:
         """``(total, free)`` bytes of the filesystem holding ``path``."""
+        ...
+
+    def camera(self, source: str) -> FrameSource:
+        """The camera ``source`` names (a V4L2 device, an RTSP URL, …)."""
         ...
 
     async def run(self) -> None:
@@ -69,6 +75,12 @@ class GpioHardware:
     def disk_usage(self, path: Path) -> tuple[int, int]:
         usage = shutil.disk_usage(path)
         return usage.total, usage.free
+
+    def camera(self, source: str) -> FrameSource:
+        try:
+            return VideoCapture(source)
+        except VisionError as err:
+            raise DeviceUnavailable(str(err)) from err
 
     async def run(self) -> None:
         await asyncio.Event().wait()

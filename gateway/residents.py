@@ -143,10 +143,13 @@ class Residents:
             for r in rows
         ]
 
-    def templates(self, now: datetime | None = None) -> dict[str, list[Templates]]:
-        """The templates of every resident allowed in at ``now``."""
+    def templates(
+        self, now: datetime | None = None, *, everyone: bool = False
+    ) -> dict[str, list[Templates]]:
+        """The templates of every resident allowed in at ``now`` (``everyone``: suspended
+        and out-of-date residents too, so that a door can say why it refuses them)."""
         now = now or datetime.now(UTC)
-        allowed = {r.id for r in self.all() if r.allowed_at(now)}
+        allowed = {r.id for r in self.all() if everyone or r.allowed_at(now)}
         found: dict[str, list[Templates]] = {}
         for resident, n, blob in self._db.conn.execute(
             "SELECT resident, n, blob FROM templates ORDER BY resident, n"

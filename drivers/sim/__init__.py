@@ -15,15 +15,18 @@ from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
 from drivers.bins import BinConfig
+from drivers.entry import EntryConfig
 from drivers.lockers import LockerBankConfig
 from drivers.sim.bins import BinModel
 from drivers.sim.control import ControlServer
+from drivers.sim.gate import GateModel, SimulatedCamera
 from drivers.sim.host import HostModel
 from drivers.sim.lockers import BankModel
 from drivers.sim.water import MockMCP3008, StationModel
 from drivers.sim.world import World
 from drivers.water import WaterStationConfig
 from gateway.clock import Clock
+from gateway.errors import DeviceUnavailable
 
 __all__ = ["SimulatedHardware", "control_socket"]
 
@@ -52,9 +55,14 @@ class SimulatedHardware:
             Device.pin_factory = self.pin_factory
             adc = MockMCP3008(self.pin_factory)
         rng = self.world.random
+        self.cameras: dict[str, SimulatedCamera] = {}
         for device in config.devices:
             if isinstance(device, BinConfig):
                 self.world.add(BinModel(device, self.pin_factory, self.w1_root, clock, rng))
+            elif isinstance(device, EntryConfig):
+                gate = GateModel(device, self.pin_factory, clock, rng)
+                self.world.add(gate)
+                self.cameras[device.camera] = gate.camera
             elif isinstance(device, LockerBankConfig):
                 self.world.add(BankModel(device, self.pin_factory, self.w1_root, clock, rng))
             elif isinstance(device, WaterStationConfig):
@@ -62,6 +70,13 @@ class SimulatedHardware:
                     StationModel(device, self.pin_factory, adc, self.w1_root, clock, rng)
                 )
         self.control = ControlServer(control_socket(Path(config.data_dir)), self.world.handle)
+
+    def camera(self, source: str) -> SimulatedCamera:
+        if source not in self.cameras:
+            raise DeviceUnavailable(
+                f"no simulated camera {source!r} (allowed: {sorted(self.cameras)})"
+            )
+        return self.cameras[source]
 
     def disk_usage(self, path: Path) -> tuple[int, int]:
         usage = shutil.disk_usage(path)
@@ -75,5 +90,7 @@ class SimulatedHardware:
             tg.create_task(self.control.serve(), name="sim-control")
 
     def close(self) -> None:
+        for camera in self.cameras.values():
+            camera.close()
         self.pin_factory.reset()
         self.pin_factory.close()

@@ -14,6 +14,7 @@ from gateway.devices import DeviceConfig, Driver, DriverContext
 from gateway.outbox import Outbox
 from gateway.supervisor import supervise
 from gateway.topics import Topics
+from vision.camera import Replay
 
 
 class Flaky(Driver):
@@ -55,6 +56,9 @@ class MockHardware:
 
     def disk_usage(self, path: Path) -> tuple[int, int]:
         return 1, 1
+
+    def camera(self, source: str) -> Replay:
+        return Replay([])
 
     async def run(self) -> None:
         await asyncio.Event().wait()

@@ -1,0 +1,381 @@
+"""The gate's face-recognition entry controller (``kind = "entry"``).
+
+Camera frames → detect (YuNet) → embed (SFace) → match the gallery → dlib confirms →
+k-of-n agreeing frames → the resident's status and validity → strike relay for
+``strike_seconds``, relocked as soon as the door has opened and closed. Recognition runs on
+one worker thread; the event loop never waits for a frame.
+
+The strike relay's safe state is de-energised: for a ``fail_secure`` strike that is locked,
+for a ``fail_safe`` one (a maglock, for fire codes) unlocked. It takes that state at start-up,
+on every stop and after a crash, before anything else.
+
+Events: ``access_granted {resident_id, door, distance}``, ``access_denied {reason,
+resident_id}`` (a suspended resident, or one outside their validity dates),
+``unknown_face`` (at most once per ``unknown_face_interval_s``), ``door_forced`` (critical:
+opened without a grant or an exit request), ``door_held_open``, ``exit_request``,
+``welfare_check_due {resident_id, last_seen}`` (a resident marked for it not seen for
+``welfare_check_h``; once per period), ``welfare_check_cleared``. Grants and denials are
+also written to the audit log. Signed commands: ``unlock {seconds}``.
+
+Telemetry: ``door_open``, ``locked``, ``frames_per_s``, ``residents``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import math
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from gpiozero import DigitalInputDevice, DigitalOutputDevice
+from pydantic import BaseModel, ConfigDict, Field
+
+from drivers.base import Reporter
+from gateway.devices import DeviceConfig, Driver, DriverContext, command
+from gateway.errors import CommandRejected, DeviceUnavailable
+from gateway.messages import isoformat
+from vision.camera import FrameSource
+from vision.enrollment import Decision, Policy, Recognizer
+from vision.tracker import Agreement
+
+__all__ = ["EntryConfig", "EntryController"]
+
+Pin = int | str
+
+
+class EntryConfig(DeviceConfig):
+    """``[[devices]] kind = "entry"``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = "entry"
+    report_period_s: float = Field(default=300, gt=0, le=86_400)
+    #: A V4L2 device (``/dev/video0`` or ``0``), an RTSP URL, or (simulated) the gate's name.
+    camera: str
+    strike_pin: Pin
+    #: Door contact, high while the door is open.
+    door_pin: Pin
+    #: Request-to-exit button inside, high while pressed.
+    exit_pin: Pin | None = None
+    #: ``fail_secure``: locked without power (a strike); ``fail_safe``: open without power.
+    lock_type: str = Field(default="fail_secure", pattern="^(fail_secure|fail_safe)$")
+    strike_seconds: float = Field(default=5.0, gt=0, le=60)
+    door_held_open_s: float = Field(default=30.0, gt=0)
+    #: Frames a second the camera is read at.
+    fps: float = Field(default=15.0, gt=0, le=60)
+    sface_tolerance: float = Field(default=0.5, gt=0, le=2)
+    dlib_tolerance: float = Field(default=0.55, gt=0, le=2)
+    margin: float = Field(default=0.05, ge=0, le=1)
+    k: int = Field(default=2, ge=1, le=20)
+    n: int = Field(default=3, ge=1, le=30)
+    min_face_px: float = Field(default=80.0, gt=0)
+    min_sharpness: float = Field(default=30.0, ge=0)
+    unknown_face_interval_s: float = Field(default=60.0, ge=0)
+    welfare_check_h: float = Field(default=48.0, gt=0)
+
+
+class UnlockArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: float = Field(default=5.0, gt=0, le=60)
+
+
+class EntryController(Driver):
+    """One door: camera, strike relay, door contact, exit button."""
+
+    kind = "entry"
+    config_model = EntryConfig
+    config: EntryConfig
+
+    _strike: DigitalOutputDevice | None = None
+
+    def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
+        super().__init__(config, ctx)
+        cfg = self.config
+        # Before anything else: the relay in its safe (de-energised) state.
+        self._strike = DigitalOutputDevice(
+            cfg.strike_pin, initial_value=False, pin_factory=ctx.pins
+        )
+        self._worker = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix=f"{cfg.id}-vision"
+        )
+        self._unlocked_until = -math.inf
+        self._grant_opened = False
+        self._granted: str | None = None
+        self._door_open = False
+        self._opened_at: float | None = None
+        self._held_reported = False
+        self._unknown_at = -math.inf
+        self._frames = 0
+        self._resident_count = 0
+
+    # -- the relay ---------------------------------------------------------------------------
+
+    def _energise(self, on: bool) -> None:
+        if self._strike is not None:
+            self._strike.value = on
+
+    def _lock(self) -> None:
+        self._unlocked_until = -math.inf
+        self._grant_opened = False
+        self._granted = None
+        self._energise(self.config.lock_type == "fail_safe")  # a maglock holds when powered
+
+    def _unlock(self, seconds: float, who: str) -> None:
+        self._unlocked_until = self.ctx.clock.monotonic() + seconds
+        self._grant_opened = False
+        self._granted = who
+        self._energise(self.config.lock_type == "fail_secure")
+
+    @property
+    def locked(self) -> bool:
+        return self.ctx.clock.monotonic() >= self._unlocked_until
+
+    def safe_state(self) -> None:
+        self._energise(False)
+
+    def close(self) -> None:
+        self.safe_state()
+        for part in ("_strike", "_door", "_exit"):
+            device = getattr(self, part, None)
+            if device is not None:
+                device.close()
+                setattr(self, part, None)
+        self._worker.shutdown(wait=False, cancel_futures=True)
+
+    # -- life --------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        ctx, cfg = self.ctx, self.config
+        if ctx.residents is None:
+            raise DeviceUnavailable("the entry controller needs the residents store")
+        self._door = DigitalInputDevice(cfg.door_pin, pull_up=False, pin_factory=ctx.pins)
+        self._exit = (
+            DigitalInputDevice(cfg.exit_pin, pull_up=False, pin_factory=ctx.pins)
+            if cfg.exit_pin is not None
+            else None
+        )
+        self._lock()
+        self._door_open = bool(self._door.is_active)
+        loop = asyncio.get_running_loop()
+        policy = Policy(
+            sface_tolerance=cfg.sface_tolerance,
+            dlib_tolerance=cfg.dlib_tolerance,
+            margin=cfg.margin,
+            min_face_px=cfg.min_face_px,
+            min_sharpness=cfg.min_sharpness,
+        )
+        self._recognizer = await loop.run_in_executor(self._worker, Recognizer, policy)
+        self._version = -1
+        await self._reload()
+        try:
+            camera = ctx.hardware.camera(cfg.camera)
+        except DeviceUnavailable:
+            await ctx.publish_state({"name": cfg.name, "camera": "unavailable"}, available=False)
+            raise
+        await ctx.publish_state({"name": cfg.name, "lock_type": cfg.lock_type}, available=True)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._watch(camera), name=f"{cfg.id}-camera")
+                tg.create_task(self._door_loop(), name=f"{cfg.id}-door")
+                tg.create_task(self._housekeeping(), name=f"{cfg.id}-housekeeping")
+        finally:
+            camera.close()
+            self.close()
+
+    async def _reload(self) -> None:
+        """Load the gallery again when the residents changed (everyone enrolled: status and
+        validity are checked per decision, so a suspended resident is denied, not unknown)."""
+        residents = self.ctx.residents
+        assert residents is not None
+        if residents.version == self._version:
+            return
+        self._version = residents.version
+        templates = residents.templates(everyone=True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._worker, self._recognizer.load, templates)
+        self._resident_count = len(templates)
+
+    async def _watch(self, camera: FrameSource) -> None:
+        loop = asyncio.get_running_loop()
+        agreement = Agreement(self.config.k, self.config.n)
+        while True:
+            frame = await loop.run_in_executor(self._worker, camera.read)
+            if frame is None:
+                await asyncio.sleep(1 / self.config.fps)
+                continue
+            decision: Decision = await loop.run_in_executor(
+                self._worker, self._recognizer.decide, frame
+            )
+            self._frames += 1
+            face = decision.faces > 0 and decision.reason not in ("face too small", "blurry")
+            resident = agreement.add(decision.resident, face=face)
+            if resident is not None:
+                await self._recognised(resident, decision)
+            elif face and agreement.unknown():
+                await self._unknown(decision)
+                agreement.reset()
+
+    async def _recognised(self, resident_id: str, decision: Decision) -> None:
+        ctx = self.ctx
+        residents = ctx.residents
+        assert residents is not None
+        resident = residents.get(resident_id)
+        now = ctx.clock.now()
+        if resident is None or not resident.allowed_at(now):
+            reason = (
+                "removed"
+                if resident is None
+                else ("suspended" if resident.status != "active" else "outside validity dates")
+            )
+            await ctx.publish_event(
+                "access_denied",
+                "warning",
+                reason=reason,
+                resident_id=resident_id,
+                door=self.config.id,
+            )
+            residents.audit.append(
+                f"door:{self.config.id}", "access_denied", resident_id, reason=reason
+            )
+            return
+        self._unlock(self.config.strike_seconds, resident_id)
+        distance = None if decision.distance is None else round(decision.distance, 4)
+        await ctx.publish_event(
+            "access_granted",
+            "info",
+            resident_id=resident_id,
+            door=self.config.id,
+            distance=distance,
+        )
+        residents.audit.append(
+            f"door:{self.config.id}", "access_granted", resident_id, distance=distance
+        )
+        residents.seen(resident_id, now)
+        if resident_id in ctx.store.get("welfare_due", []):
+            ctx.store.set(
+                "welfare_due", [r for r in ctx.store.get("welfare_due", []) if r != resident_id]
+            )
+            await ctx.publish_event("welfare_check_cleared", "info", resident_id=resident_id)
+
+    async def _unknown(self, decision: Decision) -> None:
+        now = self.ctx.clock.monotonic()
+        if now - self._unknown_at < self.config.unknown_face_interval_s:
+            return
+        self._unknown_at = now
+        distance = None if decision.distance is None else round(decision.distance, 4)
+        await self.ctx.publish_event(
+            "unknown_face",
+            "warning",
+            door=self.config.id,
+            reason=decision.reason,
+            distance=distance,
+        )
+        residents = self.ctx.residents
+        assert residents is not None
+        residents.audit.append(f"door:{self.config.id}", "access_denied", "", reason="unknown_face")
+
+    async def _door_loop(self) -> None:
+        """Door contact and exit button (real time: people), relock, alarms."""
+        cfg, clock = self.config, self.ctx.clock
+        while True:
+            assert self._door is not None
+            is_open = bool(self._door.is_active)
+            now = clock.monotonic()
+            if self._exit is not None and self._exit.is_active and self.locked:
+                self._unlock(cfg.strike_seconds, "exit")
+                await self.ctx.publish_event("exit_request", "info", door=cfg.id)
+            if is_open and not self._door_open:
+                self._opened_at, self._held_reported = now, False
+                if self.locked:
+                    await self.ctx.publish_event("door_forced", "critical", door=cfg.id)
+                    residents = self.ctx.residents
+                    assert residents is not None
+                    residents.audit.append(f"door:{cfg.id}", "door_forced", "")
+                else:
+                    self._grant_opened = True
+            elif not is_open and self._door_open:
+                self._opened_at = None
+                if self._grant_opened:
+                    self._lock()  # opened and closed: relock at once
+            if (
+                is_open
+                and self._opened_at is not None
+                and not self._held_reported
+                and now - self._opened_at >= cfg.door_held_open_s
+            ):
+                self._held_reported = True
+                await self.ctx.publish_event(
+                    "door_held_open", "warning", door=cfg.id, open_s=round(now - self._opened_at)
+                )
+            if self._granted is not None and self.locked:
+                self._lock()  # the grant ran out
+            self._door_open = is_open
+            await asyncio.sleep(0.05)
+
+    async def _housekeeping(self) -> None:
+        """Gallery reloads, welfare checks and telemetry."""
+        ctx, cfg = self.ctx, self.config
+        reporter = Reporter(cfg.report_period_s, {"door_open": 0, "locked": 0})
+        frames_at, frames = time.monotonic(), 0
+        while True:
+            await self._reload()
+            await self._welfare()
+            t = time.monotonic()
+            rate = (self._frames - frames) / max(t - frames_at, 1e-9)
+            frames_at, frames = t, self._frames
+            values: dict[str, Any] = {
+                "door_open": self._door_open,
+                "locked": self.locked,
+                "frames_per_s": round(rate, 1),
+                "residents": self._resident_count,
+            }
+            now = ctx.clock.monotonic()
+            if reporter.due(values, now):
+                await ctx.publish_telemetry(values)
+                reporter.sent(values, now)
+            await asyncio.sleep(1.0)
+
+    async def _welfare(self) -> None:
+        ctx = self.ctx
+        residents = ctx.residents
+        assert residents is not None
+        now = ctx.clock.now()
+        period = timedelta(hours=self.config.welfare_check_h)
+        announced: dict[str, str] = ctx.store.get("welfare_announced", {})
+        due: list[str] = ctx.store.get("welfare_due", [])
+        for r in residents.all():
+            if not r.welfare_check or r.status != "active":
+                continue
+            last = datetime.fromisoformat(r.last_seen or r.enrolled_at)
+            if now - last < period:
+                continue
+            previous = announced.get(r.id)
+            if previous is not None and now - datetime.fromisoformat(previous) < period:
+                continue
+            announced[r.id] = isoformat(now)
+            if r.id not in due:
+                due.append(r.id)
+            await ctx.publish_event(
+                "welfare_check_due", "warning", resident_id=r.id, last_seen=r.last_seen
+            )
+        ctx.store.set("welfare_announced", announced)
+        ctx.store.set("welfare_due", due)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    @command(args=UnlockArgs, actuating=True)
+    async def unlock(self, args: BaseModel) -> dict[str, Any]:
+        """Open the door remotely for ``seconds``."""
+        assert isinstance(args, UnlockArgs)
+        if self._strike is None:
+            raise CommandRejected("refused", "the door is not running")
+        self._unlock(args.seconds, "remote")
+        residents = self.ctx.residents
+        assert residents is not None
+        residents.audit.append(
+            "remote", "access_granted", "", door=self.config.id, seconds=args.seconds
+        )
+        return {"door": self.config.id, "unlocked_s": args.seconds}
