@@ -6,7 +6,8 @@ both galleries and decides a frame as the door does: SFace proposes, dlib confir
 only for frames SFace already matched), each within its tolerance, with a margin to the
 second-nearest resident, after a quality gate.
 
-Thresholds (measured on ``lfw10`` and ``johns``, see the README and ``bench/accuracy.py``):
+Thresholds (measured on ``lfw10``, ``johns`` and ``non_face``, see the README and
+``bench/accuracy.py``):
 real photos' faces are 80 px or more and their sharpness 38 or more; the same photos blurred
 (sigma 3 px) score 22 or less.
 """
@@ -37,6 +38,9 @@ class Policy:
     margin: float = 0.05
     min_face_px: float = 80.0
     min_sharpness: float = 30.0
+    #: YuNet's score below which a detection is not a face (LFW faces score 0.92 or more;
+    #: a coffee cup 0.62 and a dog 0.78).
+    min_score: float = 0.85
     #: ``False``: SFace alone decides (faster, no confirmation).
     confirm_with_dlib: bool = True
 
@@ -93,12 +97,15 @@ class Recognizer:
 
     def templates(self, image: Image) -> tuple[Templates | None, str | None]:
         """An enrollment photo's templates, or why it is refused."""
-        faces = self.sface.detect(image)
+        faces = self._faces(image)
         problem = check_photo(faces, self.policy)
         if problem is not None:
             return None, problem
         face = faces[0]
         return Templates(self.sface.embed(image, face), self.dlib.embed(image, face)), None
+
+    def _faces(self, image: Image) -> list[Face]:
+        return [f for f in self.sface.detect(image) if f.score >= self.policy.min_score]
 
     def load(self, templates: Mapping[str, list[Templates]]) -> None:
         """Every resident allowed in now, with their templates."""
@@ -107,7 +114,7 @@ class Recognizer:
 
     def decide(self, image: Image) -> Decision:
         """One frame, decided as the door decides it (the largest face counts)."""
-        faces = self.sface.detect(image)
+        faces = self._faces(image)
         if not faces:
             return Decision(0, None, None, None, "no face")
         face = faces[0]
