@@ -26,5 +26,5 @@ def test_disagreeing_frames_and_an_unknown_face() -> None:
     for _ in range(3):
         a.add(None)
     assert a.unknown()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="k <= n"):
         Agreement(k=4, n=3)
