@@ -38,6 +38,8 @@ class Gallery:
         self._norms = np.zeros(0, dtype=np.float32)
         self._owners: list[str] = []
         self._starts = np.zeros(0, dtype=np.intp)
+        self._row_owner: list[str] = []
+        self._most = 1
 
     def __len__(self) -> int:
         return len(self._templates)
@@ -75,6 +77,8 @@ class Gallery:
         self._owners = owners
         sizes = [len(b) for b in blocks]
         self._starts = np.cumsum([0, *sizes[:-1]]).astype(np.intp)
+        self._row_owner = [r for r, n in zip(owners, sizes, strict=True) for _ in range(n)]
+        self._most = max(sizes, default=1)
 
     def distances(self, vector: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Each resident's distance (in :attr:`residents` order)."""
@@ -93,11 +97,29 @@ class Gallery:
         return list(self._owners)
 
     def match(self, vector: npt.ArrayLike) -> Match:
+        """Nearest resident, distance and margin, from one matrix-vector product.
+
+        Only the few rows that can hold the two nearest residents (one more than the most
+        templates any resident has) get exact distances.
+        """
         if not self._owners:
             return Match(None, math.inf, math.inf)
-        d = self.distances(vector)
-        if len(d) == 1:
-            return Match(self._owners[0], float(d[0]), math.inf)
-        two = np.argpartition(d, 1)[:2]
-        best, second = sorted(two, key=lambda i: d[i])
-        return Match(self._owners[best], float(d[best]), float(d[second] - d[best]))
+        v = np.asarray(vector, dtype=np.float32).reshape(self.dim)
+        dots = self._matrix @ v
+        # Orders rows like the distance does: cosine on unit rows, or |r|^2 - 2 r.v.
+        score = -dots if self.metric == "cosine" else self._norms - 2.0 * dots
+        take = min(len(score), self._most + 1)
+        rows = np.argpartition(score, take - 1)[:take] if take < len(score) else np.arange(take)
+        if self.metric == "cosine":
+            exact = 1.0 - dots[rows] / max(float(np.linalg.norm(v)), 1e-12)
+        else:
+            exact = np.sqrt(np.maximum(score[rows] + float(v @ v), 0.0))
+        best: dict[str, float] = {}
+        for row, distance in zip(rows.tolist(), exact.tolist(), strict=True):
+            owner = self._row_owner[row]
+            if distance < best.get(owner, math.inf):
+                best[owner] = distance
+        ranked = sorted(best.items(), key=lambda item: item[1])
+        resident, distance = ranked[0]
+        margin = ranked[1][1] - distance if len(ranked) > 1 else math.inf
+        return Match(resident, float(distance), float(margin))

@@ -1,0 +1,93 @@
+"""Recognition in a process of its own.
+
+dlib's encoder holds Python's GIL for its whole ~65 ms, so on a thread it would stall the
+gateway's event loop for as long; in a child process it cannot. :class:`RecognizerProcess`
+starts one (``spawn``: no inherited threads or locks), loads both models there, and answers
+``load`` and ``decide`` over a pipe. Its methods block: call them from a worker thread
+(``loop.run_in_executor``), which waits on the pipe without holding the GIL.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Mapping
+from multiprocessing.connection import Connection
+from typing import Any
+
+from vision.enrollment import Decision, Policy, Recognizer, Templates
+from vision.errors import VisionError
+from vision.faces import Image
+
+__all__ = ["RecognizerProcess"]
+
+
+def _serve(conn: Connection, policy: Policy) -> None:
+    recognizer = Recognizer(policy)
+    conn.send(("ready", None))
+    while True:
+        try:
+            request, payload = conn.recv()
+        except EOFError:
+            return
+        if request == "stop":
+            return
+        try:
+            if request == "load":
+                recognizer.load(payload)
+                conn.send(("ok", None))
+            elif request == "decide":
+                conn.send(("ok", recognizer.decide(payload)))
+            else:
+                conn.send(("error", f"unknown request {request!r}"))
+        except Exception as err:  # every failure goes back to the caller
+            conn.send(("error", f"{type(err).__name__}: {err}"))
+
+
+class RecognizerProcess:
+    """A :class:`Recognizer` in a child process."""
+
+    def __init__(self, policy: Policy | None = None, *, start_timeout: float = 120.0) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(child, policy or Policy()), name="recognizer", daemon=True
+        )
+        self._process.start()
+        child.close()
+        self._lock = threading.Lock()
+        if not self._conn.poll(start_timeout):
+            self.close()
+            raise VisionError(f"the recognizer did not start within {start_timeout:.0f} s")
+        self._conn.recv()
+
+    def _call(self, request: str, payload: Any) -> Any:
+        with self._lock:
+            try:
+                self._conn.send((request, payload))
+                status, answer = self._conn.recv()
+            except (EOFError, OSError, BrokenPipeError) as err:
+                raise VisionError(f"the recognizer process died: {err}") from err
+        if status != "ok":
+            raise VisionError(str(answer))
+        return answer
+
+    def load(self, templates: Mapping[str, list[Templates]]) -> None:
+        self._call("load", dict(templates))
+
+    def decide(self, image: Image) -> Decision:
+        decision: Decision = self._call("decide", image)
+        return decision
+
+    def close(self) -> None:
+        if self._conn.closed:
+            return
+        try:
+            with self._lock:
+                self._conn.send(("stop", None))
+        except (OSError, BrokenPipeError):
+            pass
+        self._process.join(5)
+        if self._process.is_alive():
+            self._process.kill()
+        self._conn.close()
