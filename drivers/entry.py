@@ -2,20 +2,23 @@
 
 Camera frames → detect (YuNet) → embed (SFace) → match the gallery → dlib confirms →
 k-of-n agreeing frames → the resident's status and validity → strike relay for
-``strike_seconds``, relocked as soon as the door has opened and closed. Recognition runs on
-a process of its own (:mod:`vision.worker`); the event loop never waits for a frame.
+``strike_seconds``, relocked as soon as the door has opened and closed. Recognition runs in
+child processes (:mod:`vision.worker`) that decide consecutive frames in parallel; the
+event loop never waits for a frame.
 
 The strike relay's safe state is de-energised: for a ``fail_secure`` strike that is locked,
 for a ``fail_safe`` one (a maglock, for fire codes) unlocked. It takes that state at start-up,
 on every stop and after a crash, before anything else.
 
-Events: ``access_granted {resident_id, door, distance}``, ``access_denied {reason,
-resident_id}`` (a suspended resident, or one outside their validity dates),
-``unknown_face`` (at most once per ``unknown_face_interval_s``), ``door_forced`` (critical:
-opened without a grant or an exit request), ``door_held_open``, ``exit_request``,
-``welfare_check_due {resident_id, last_seen}`` (a resident marked for it not seen for
-``welfare_check_h``; once per period), ``welfare_check_cleared``. Grants and denials are
-also written to the audit log. Signed commands: ``unlock {seconds}``.
+Events: ``access_granted`` (resident_id, door, distance), ``access_denied`` (reason,
+resident_id: a suspended resident, or one outside their validity dates), ``unknown_face``
+(at most once per ``unknown_face_interval_s``), ``door_forced`` (critical: opened without
+a grant or an exit request), ``door_held_open``, ``exit_request``, ``welfare_check_due``
+(resident_id, last_seen: a resident marked for it not seen for ``welfare_check_h``; once
+per period) and ``welfare_check_cleared``. Grants and denials are also written to the
+audit log. Signed commands: ``unlock {seconds}``, and the residents' ``enroll_resident``
+(photos as base64 JPEGs), ``remove_resident``, ``suspend_resident``, ``resume_resident``:
+the same code as ``gateway residents …``, audited as ``upstream``.
 
 Telemetry: ``door_open``, ``locked``, ``frames_per_s``, ``residents``.
 """
@@ -23,6 +26,8 @@ Telemetry: ``door_open``, ``locked``, ``frames_per_s``, ``residents``.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import concurrent.futures
 import math
 import time
@@ -37,8 +42,12 @@ from drivers.base import Reporter
 from gateway.devices import DeviceConfig, Driver, DriverContext, command
 from gateway.errors import CommandRejected, DeviceUnavailable
 from gateway.messages import isoformat
+from gateway.residents import ResidentError, Residents, assess
+from gateway.topics import SEGMENT_PATTERN
 from vision.camera import FrameSource
 from vision.enrollment import Decision, Policy
+from vision.errors import VisionError
+from vision.faces import decode_image
 from vision.tracker import Agreement
 from vision.worker import RecognizerProcess
 
@@ -85,6 +94,27 @@ class UnlockArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seconds: float = Field(default=5.0, gt=0, le=60)
+
+
+class EnrollArgs(BaseModel):
+    """Enroll (or add photos to) a resident from upstream: photos as base64 JPEGs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resident_id: str = Field(pattern=SEGMENT_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    unit: str = Field(min_length=1, max_length=50)
+    photos: list[str] = Field(min_length=1, max_length=10)
+    consent_at: datetime
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    welfare_check: bool = False
+
+
+class ResidentArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resident_id: str = Field(pattern=SEGMENT_PATTERN)
 
 
 class EntryController(Driver):
@@ -401,6 +431,82 @@ class EntryController(Driver):
         ctx.store.set("welfare_due", due)
 
     # -- commands ----------------------------------------------------------------------------
+
+    @command(args=EnrollArgs, actuating=True)
+    async def enroll_resident(self, args: BaseModel) -> dict[str, Any]:
+        """Enroll a resident from photos sent upstream (the same path as the CLI's)."""
+        assert isinstance(args, EnrollArgs)
+        residents = self._residents()
+        photos = []
+        for n, encoded in enumerate(args.photos):
+            try:
+                photos.append((f"photo {n + 1}", decode_image(base64.b64decode(encoded))))
+            except (binascii.Error, ValueError, VisionError) as err:
+                raise CommandRejected(
+                    "invalid_args", f"photo {n + 1} is not a base64 JPEG or PNG: {err}", "photos"
+                ) from None
+        if not self._recognizers:
+            raise CommandRejected("refused", "the door is still starting; try again shortly")
+        loop = asyncio.get_running_loop()
+        good, results = await loop.run_in_executor(
+            self._worker, assess, self._recognizers[0], photos
+        )
+        try:
+            residents.add(
+                args.resident_id,
+                good,
+                results,
+                name=args.name,
+                unit=args.unit,
+                actor="upstream",
+                consent_at=args.consent_at,
+                valid_from=args.valid_from,
+                valid_until=args.valid_until,
+                welfare_check=args.welfare_check,
+            )
+        except ResidentError as err:
+            raise CommandRejected("refused", str(err), "photos") from None
+        await self._reload()
+        return {
+            "resident_id": args.resident_id,
+            "accepted": len(good),
+            "rejected": [{"photo": r.photo, "reason": r.reason} for r in results if r.reason],
+        }
+
+    def _residents(self) -> Residents:
+        if self.ctx.residents is None:
+            raise CommandRejected("refused", "this gateway keeps no residents")
+        return self.ctx.residents
+
+    async def _change(self, resident_id: str, change: str) -> dict[str, Any]:
+        residents = self._residents()
+        try:
+            if change == "removed":
+                residents.remove(resident_id, actor="upstream")
+            else:
+                residents.set_status(resident_id, change, actor="upstream")
+        except ResidentError as err:
+            raise CommandRejected("refused", str(err), "resident_id") from None
+        await self._reload()
+        return {"resident_id": resident_id, "status": change}
+
+    @command(args=ResidentArgs, actuating=True)
+    async def remove_resident(self, args: BaseModel) -> dict[str, Any]:
+        """Forget a resident and erase their templates."""
+        assert isinstance(args, ResidentArgs)
+        return await self._change(args.resident_id, "removed")
+
+    @command(args=ResidentArgs, actuating=True)
+    async def suspend_resident(self, args: BaseModel) -> dict[str, Any]:
+        """The door stops opening for the resident (templates kept)."""
+        assert isinstance(args, ResidentArgs)
+        return await self._change(args.resident_id, "suspended")
+
+    @command(args=ResidentArgs, actuating=True)
+    async def resume_resident(self, args: BaseModel) -> dict[str, Any]:
+        """The door opens for the resident again."""
+        assert isinstance(args, ResidentArgs)
+        return await self._change(args.resident_id, "active")
 
     @command(args=UnlockArgs, actuating=True)
     async def unlock(self, args: BaseModel) -> dict[str, Any]:

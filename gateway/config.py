@@ -100,7 +100,8 @@ class CommandSettings(_Strict):
     """Who may command the gateway and within which limits."""
 
     operators: list[Operator] = Field(default_factory=list)
-    max_payload_bytes: int = Field(default=16 * 1024, ge=256)
+    #: Enrollment commands carry JPEG photos: 1 MiB holds several.
+    max_payload_bytes: int = Field(default=1024 * 1024, ge=256)
     max_expiry_s: int = Field(default=3600, ge=10)
 
 

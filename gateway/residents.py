@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from cryptography.exceptions import InvalidTag
@@ -26,10 +26,18 @@ from gateway.db import Database
 from gateway.errors import GatewayError, StorageError
 from gateway.messages import isoformat
 from gateway.topics import Topics
-from vision.enrollment import Recognizer, Templates
+from vision.enrollment import Templates
 from vision.faces import Image
 
-__all__ = ["EnrollmentReport", "PhotoResult", "Resident", "ResidentError", "Residents"]
+__all__ = [
+    "EnrollmentReport",
+    "PhotoResult",
+    "Resident",
+    "ResidentError",
+    "Residents",
+    "TemplateMaker",
+    "assess",
+]
 
 DIM = 128
 
@@ -167,7 +175,7 @@ class Residents:
 
     def enroll(
         self,
-        recognizer: Recognizer,
+        recognizer: TemplateMaker,
         resident: str,
         photos: Sequence[tuple[str, Image]],
         *,
@@ -185,26 +193,38 @@ class Residents:
         A resident who exists already gets the new templates added. Refused when no photo
         is usable, naming each photo's problem.
         """
-        if not Topics.valid_segment(resident):
-            raise ResidentError(
-                f"resident id {resident!r}: letters, digits, '.', '_' and '-' only, "
-                "at most 64 characters"
-            )
-        if not name.strip() or not unit.strip():
-            raise ResidentError("a resident needs a name and a unit")
-        if valid_from and valid_until and valid_until <= valid_from:
-            raise ResidentError("valid_until must come after valid_from")
-        results: list[PhotoResult] = []
-        good: list[Templates] = []
-        for label, image in photos:
-            templates, problem = recognizer.templates(image)
-            result = PhotoResult(label, templates is not None, problem)
-            results.append(result)
-            if templates is not None:
-                good.append(templates)
-            if progress is not None:
-                progress(result)
-        report = EnrollmentReport(resident, results)
+        _check(resident, name, unit, valid_from, valid_until)
+        good, results = assess(recognizer, photos, progress)
+        return self.add(
+            resident,
+            good,
+            results,
+            name=name,
+            unit=unit,
+            actor=actor,
+            consent_at=consent_at,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            welfare_check=welfare_check,
+        )
+
+    def add(
+        self,
+        resident: str,
+        good: Sequence[Templates],
+        results: Sequence[PhotoResult],
+        *,
+        name: str,
+        unit: str,
+        actor: str,
+        consent_at: datetime | None = None,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+        welfare_check: bool = False,
+    ) -> EnrollmentReport:
+        """Store the templates :func:`assess` kept (the second half of :meth:`enroll`)."""
+        _check(resident, name, unit, valid_from, valid_until)
+        report = EnrollmentReport(resident, list(results))
         if not good:
             reasons = "; ".join(f"{r.photo}: {r.reason}" for r in results) or "no photos"
             raise ResidentError(f"no usable photo for {resident} ({reasons})")
@@ -274,6 +294,46 @@ class Residents:
 
     def _bump(self, conn: Any) -> None:
         self._db.set_meta("residents_version", str(self.version + 1), conn)
+
+
+class TemplateMaker(Protocol):
+    """What turns an enrollment photo into templates (a Recognizer, in or out of process)."""
+
+    def templates(self, image: Image) -> tuple[Templates | None, str | None]: ...
+
+
+def assess(
+    recognizer: TemplateMaker,
+    photos: Sequence[tuple[str, Image]],
+    progress: Callable[[PhotoResult], None] | None = None,
+) -> tuple[list[Templates], list[PhotoResult]]:
+    """Each photo checked (one face, big and sharp enough): the good ones' templates, and
+    every photo's result. Slow (a face model per photo): call it off the event loop."""
+    good: list[Templates] = []
+    results: list[PhotoResult] = []
+    for label, image in photos:
+        templates, problem = recognizer.templates(image)
+        result = PhotoResult(label, templates is not None, problem)
+        results.append(result)
+        if templates is not None:
+            good.append(templates)
+        if progress is not None:
+            progress(result)
+    return good, results
+
+
+def _check(
+    resident: str, name: str, unit: str, valid_from: datetime | None, valid_until: datetime | None
+) -> None:
+    if not Topics.valid_segment(resident):
+        raise ResidentError(
+            f"resident id {resident!r}: letters, digits, '.', '_' and '-' only, "
+            "at most 64 characters"
+        )
+    if not name.strip() or not unit.strip():
+        raise ResidentError("a resident needs a name and a unit")
+    if valid_from and valid_until and valid_until <= valid_from:
+        raise ResidentError("valid_until must come after valid_from")
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -221,3 +221,48 @@ async def test_welfare_check_fires_after_the_time_scaled_period(
     assert {e["resident_id"] for e in events(upstream, "welfare_check_due")} == {"R1"}
     await walk_up(gate, faces, "Colin_Powell", 7, 8)
     await upstream.wait_for(lambda: events(upstream, "welfare_check_cleared"))
+
+
+async def test_residents_enrolled_and_removed_by_signed_commands(
+    gate: GatewayProcess, upstream: Upstream, faces: Path, key_pair: tuple[Any, str]
+) -> None:
+    import base64
+
+    await started(gate, upstream)
+    folder = faces / "lfw10/images/Colin_Powell"
+    photos = [
+        base64.b64encode((folder / f"Colin_Powell_000{n}.jpg").read_bytes()).decode()
+        for n in (2, 3)
+    ]
+    photos.append(base64.b64encode(b"not a photo").decode())
+
+    async def send(command: str, command_id: str, **args: Any) -> dict[str, Any]:
+        topic = TOPICS.command(DOOR, command)
+        await upstream.send(DOOR, command, sign_command(key_pair[0], topic, command_id, args))
+        reply: dict[str, Any] = await upstream.wait_for(
+            lambda: upstream.replies().get(command_id), timeout=30
+        )
+        return reply
+
+    consent = "2026-11-23T09:00:00Z"
+    bad = await send(
+        "enroll_resident", "e0", resident_id="R9", name="C", unit="9", photos=photos,
+        consent_at=consent,
+    )  # fmt: skip
+    assert bad["ok"] is False and bad["error"]["field"] == "photos"
+    assert "photo 3 is not a base64 JPEG" in bad["error"]["message"]
+    good = await send(
+        "enroll_resident", "e1", resident_id="R9", name="Colin Powell", unit="9",
+        photos=photos[:2], consent_at=consent,
+    )  # fmt: skip
+    assert good == {"id": "e1", "ok": True, "result": {"resident_id": "R9", "accepted": 2,
+                                                       "rejected": []}}  # fmt: skip
+    await walk_up(gate, faces, "Colin_Powell", 7, 8)
+    granted = (await upstream.wait_for(lambda: events(upstream, "access_granted")))[0]
+    assert granted["resident_id"] == "R9"
+    removed = await send("remove_resident", "r1", resident_id="R9")
+    assert removed["ok"] and removed["result"]["status"] == "removed"
+    missing = await send("suspend_resident", "s1", resident_id="R9")
+    assert missing["ok"] is False and "no resident 'R9'" in missing["error"]["message"]
+    shown = gateway_cli(gate, "audit", "verify")
+    assert "intact" in shown

@@ -38,6 +38,8 @@ def _serve(conn: Connection, policy: Policy) -> None:
                 conn.send(("ok", None))
             elif request == "decide":
                 conn.send(("ok", recognizer.decide(payload)))
+            elif request == "templates":
+                conn.send(("ok", recognizer.templates(payload)))
             else:
                 conn.send(("error", f"unknown request {request!r}"))
         except Exception as err:  # every failure goes back to the caller
@@ -74,6 +76,11 @@ class RecognizerProcess:
 
     def load(self, templates: Mapping[str, list[Templates]]) -> None:
         self._call("load", dict(templates))
+
+    def templates(self, image: Image) -> tuple[Templates | None, str | None]:
+        """An enrollment photo's templates, or why it is refused."""
+        found: tuple[Templates | None, str | None] = self._call("templates", image)
+        return found
 
     def decide(self, image: Image) -> Decision:
         decision: Decision = self._call("decide", image)
