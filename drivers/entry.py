@@ -6,6 +6,10 @@ k-of-n agreeing frames → the resident's status and validity → strike relay f
 child processes (:mod:`vision.worker`) that decide consecutive frames in parallel; the
 event loop never waits for a frame.
 
+People are real time, even in a time-scaled simulation: the strike time, the held-open
+alarm and the unknown-face interval run on the monotonic clock; welfare checks (days) on the
+gateway's clock.
+
 The strike relay's safe state is de-energised: for a ``fail_secure`` strike that is locked,
 for a ``fail_safe`` one (a maglock, for fire codes) unlocked. It takes that state at start-up,
 on every stop and after a crash, before anything else.
@@ -66,9 +70,9 @@ class EntryConfig(DeviceConfig):
     #: A V4L2 device (``/dev/video0`` or ``0``), an RTSP URL, or (simulated) the gate's name.
     camera: str
     strike_pin: Pin
-    #: Door contact, high while the door is open.
+    #: Door contact: a reed switch to ground, closed while the door is (open reads high).
     door_pin: Pin
-    #: Request-to-exit button inside, high while pressed.
+    #: Request-to-exit button inside, to ground (pressed reads low).
     exit_pin: Pin | None = None
     #: ``fail_secure``: locked without power (a strike); ``fail_safe``: open without power.
     lock_type: str = Field(default="fail_secure", pattern="^(fail_secure|fail_safe)$")
@@ -161,14 +165,14 @@ class EntryController(Driver):
         self._energise(self.config.lock_type == "fail_safe")  # a maglock holds when powered
 
     def _unlock(self, seconds: float, who: str) -> None:
-        self._unlocked_until = self.ctx.clock.monotonic() + seconds
+        self._unlocked_until = time.monotonic() + seconds
         self._grant_opened = False
         self._granted = who
         self._energise(self.config.lock_type == "fail_secure")
 
     @property
     def locked(self) -> bool:
-        return self.ctx.clock.monotonic() >= self._unlocked_until
+        return time.monotonic() >= self._unlocked_until
 
     def safe_state(self) -> None:
         self._energise(False)
@@ -190,14 +194,16 @@ class EntryController(Driver):
         ctx, cfg = self.ctx, self.config
         if ctx.residents is None:
             raise DeviceUnavailable("the entry controller needs the residents store")
-        self._door = DigitalInputDevice(cfg.door_pin, pull_up=False, pin_factory=ctx.pins)
+        # Both switch to ground against the pin's pull-up: a closed door holds its reed
+        # switch closed (low), an open door reads high; a pressed button reads low.
+        self._door = DigitalInputDevice(cfg.door_pin, pull_up=True, pin_factory=ctx.pins)
         self._exit = (
-            DigitalInputDevice(cfg.exit_pin, pull_up=False, pin_factory=ctx.pins)
+            DigitalInputDevice(cfg.exit_pin, pull_up=True, pin_factory=ctx.pins)
             if cfg.exit_pin is not None
             else None
         )
         self._lock()
-        self._door_open = bool(self._door.is_active)
+        self._door_open = not self._door.is_active
         loop = asyncio.get_running_loop()
         policy = Policy(
             sface_tolerance=cfg.sface_tolerance,
@@ -327,7 +333,7 @@ class EntryController(Driver):
             await ctx.publish_event("welfare_check_cleared", "info", resident_id=resident_id)
 
     async def _unknown(self, decision: Decision) -> None:
-        now = self.ctx.clock.monotonic()
+        now = time.monotonic()
         if now - self._unknown_at < self.config.unknown_face_interval_s:
             return
         self._unknown_at = now
@@ -345,11 +351,11 @@ class EntryController(Driver):
 
     async def _door_loop(self) -> None:
         """Door contact and exit button (real time: people), relock, alarms."""
-        cfg, clock = self.config, self.ctx.clock
+        cfg = self.config
         while True:
             assert self._door is not None
-            is_open = bool(self._door.is_active)
-            now = clock.monotonic()
+            is_open = not self._door.is_active
+            now = time.monotonic()
             if self._exit is not None and self._exit.is_active and self.locked:
                 self._unlock(cfg.strike_seconds, "exit")
                 await self.ctx.publish_event("exit_request", "info", door=cfg.id)

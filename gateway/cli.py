@@ -733,7 +733,32 @@ def demo(
     with tempfile.TemporaryDirectory(prefix="cg-demo-") as scratch:
         if config is None:
             cfg.data_dir = Path(scratch)
+        _demo_residents(cfg)
         asyncio.run(_demo(cfg, broker, duration, live))
+
+
+def _demo_residents(cfg: GatewayConfig) -> None:
+    """Enroll the demo's residents; without their photographs, leave the gate out."""
+    sim = cfg.simulation
+    gates = {d.id for d in cfg.devices if d.kind == "entry"}
+    if not gates:
+        return
+    photos = sim.photos_dir
+    if photos is None or not photos.is_dir():
+        err.print(
+            f"demo: no photographs at {photos} (see the README): the gate is left out",
+            soft_wrap=True,
+        )
+        cfg.devices = [d for d in cfg.devices if d.id not in gates]
+        sim.script = [step for step in sim.script if step.model not in gates]
+        return
+    recognizer = _recognizer()
+    with _database(cfg, create=True) as db:
+        residents = Residents(db)
+        for r in sim.residents:
+            shots = [(p, load_image(photos / p)) for p in r.photos]
+            residents.enroll(recognizer, r.id, shots, name=r.name, unit=r.unit, actor="demo")
+    out.print(f"demo: {len(sim.residents)} residents enrolled at the gate", highlight=False)
 
 
 @contextlib.asynccontextmanager

@@ -29,6 +29,7 @@ __all__ = [
     "PlatformCommand",
     "PlatformResponse",
     "ScriptStep",
+    "SimulatedResident",
     "SimulationSettings",
     "TlsSettings",
     "load_config",
@@ -135,6 +136,15 @@ class PlatformResponse(_Strict):
     args: dict[str, str] = Field(default_factory=dict)
 
 
+class SimulatedResident(_Strict):
+    """A resident the demo enrolls before it starts (photos under ``photos_dir``)."""
+
+    id: str = Field(pattern=SEGMENT_PATTERN)
+    name: str
+    unit: str
+    photos: list[str] = Field(min_length=1)
+
+
 class SimulationSettings(_Strict):
     """The simulated complex (``hardware = "simulated"``)."""
 
@@ -146,6 +156,11 @@ class SimulationSettings(_Strict):
     platform: list[PlatformCommand] = Field(default_factory=list)
     #: How the demo's simulated platform answers events.
     responses: list[PlatformResponse] = Field(default_factory=list)
+    #: Where the simulated gate's camera finds photographs (relative to this file); a
+    #: ``walk_up``'s relative ``photos`` are read from here.
+    photos_dir: Path | None = None
+    #: Residents the demo enrolls before it starts.
+    residents: list[SimulatedResident] = Field(default_factory=list)
 
 
 class GatewayConfig(_Strict):
@@ -233,6 +248,9 @@ def parse_config(
         raise ConfigError(problems)
     if base_dir is not None and not config.data_dir.is_absolute():
         config.data_dir = (base_dir / config.data_dir).resolve()
+    photos = config.simulation.photos_dir
+    if base_dir is not None and photos is not None and not photos.is_absolute():
+        config.simulation.photos_dir = (base_dir / photos).resolve()
     config.devices = devices
     return config
 

@@ -60,7 +60,7 @@ class SimulatedHardware:
             if isinstance(device, BinConfig):
                 self.world.add(BinModel(device, self.pin_factory, self.w1_root, clock, rng))
             elif isinstance(device, EntryConfig):
-                gate = GateModel(device, self.pin_factory, clock, rng)
+                gate = GateModel(device, self.pin_factory, clock, rng, config.simulation.photos_dir)
                 self.world.add(gate)
                 self.cameras[device.camera] = gate.camera
             elif isinstance(device, LockerBankConfig):

@@ -109,8 +109,16 @@ class GateModel:
     #: World ticks a person takes to walk through an open door (at least).
     THROUGH_TICKS = 4
 
-    def __init__(self, config: EntryConfig, pins: Any, clock: Clock, rng: random.Random) -> None:
+    def __init__(
+        self,
+        config: EntryConfig,
+        pins: Any,
+        clock: Clock,
+        rng: random.Random,
+        photos_dir: Path | None = None,
+    ) -> None:
         self.name = config.id
+        self.photos_dir = photos_dir
         self.config = config
         self.clock = clock
         self.random = rng
@@ -125,6 +133,9 @@ class GateModel:
         self.released_at: float | None = None
         self.release_latencies: list[float] = []
         self._exit_ticks = 0
+        self.door.drive_low()  # closed
+        if self.exit_button is not None:
+            self.exit_button.drive_high()  # released
 
     @property
     def released(self) -> bool:
@@ -154,7 +165,7 @@ class GateModel:
         if self._exit_ticks > 0:
             self._exit_ticks -= 1
             if self.exit_button is not None and self._exit_ticks == 0:
-                self.exit_button.drive_low()
+                self.exit_button.drive_high()  # released
         (self.door.drive_high if self.door_open else self.door.drive_low)()
 
     def act(self, action: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -167,7 +178,7 @@ class GateModel:
             if not isinstance(paths, list) or not paths:
                 raise ValueError("walk_up needs photos: a list of image files")
             try:
-                photos = [load_image(Path(p)) for p in paths]
+                photos = [load_image(self._photo(p)) for p in paths]
             except (OSError, Exception) as err:
                 raise ValueError(f"walk_up: {err}") from None
             self.camera.show(photos, float(args.get("seconds", 3.0)))
@@ -180,7 +191,7 @@ class GateModel:
         elif action == "exit":
             if self.exit_button is None:
                 raise KeyError("this door has no exit button")
-            self.exit_button.drive_high()
+            self.exit_button.drive_low()  # pressed: to ground
             self._exit_ticks = 3
         elif action != "get":
             raise KeyError(
@@ -189,6 +200,12 @@ class GateModel:
             )
         (self.door.drive_high if self.door_open else self.door.drive_low)()
         return self.snapshot()
+
+    def _photo(self, name: str) -> Path:
+        path = Path(name)
+        if not path.is_absolute() and self.photos_dir is not None:
+            path = self.photos_dir / path
+        return path
 
     def snapshot(self) -> dict[str, Any]:
         return {
