@@ -101,4 +101,11 @@ def test_the_demo_without_a_terminal_prints_lines_and_stops_cleanly() -> None:
     assert len(lockers[0]["compartments"]) == 12
     # The demo's platform sent a signed deposit; the bank opened, the courier closed the door.
     assert '"event": "delivery_ready"' in result.stdout
+    if (Path(__file__).parents[2] / "shared" / "faces").is_dir():
+        assert "demo: 2 residents enrolled at the gate" in result.stdout
+        assert '"event": "access_granted", "severity": "info", "resident_id": "R-101"' in (
+            result.stdout
+        )
+    else:
+        assert "the gate is left out" in result.stderr
     assert "upstream received" in result.stdout
