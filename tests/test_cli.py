@@ -25,6 +25,7 @@ def test_config_check_ok_and_json() -> None:
         {"id": "bin-north-1", "kind": "bin"},
         {"id": "water-1", "kind": "water_station"},
         {"id": "lockers-a", "kind": "locker_bank"},
+        {"id": "gate-main", "kind": "entry"},
     ]
 
 
