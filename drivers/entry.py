@@ -19,10 +19,12 @@ resident_id: a suspended resident, or one outside their validity dates), ``unkno
 (at most once per ``unknown_face_interval_s``), ``door_forced`` (critical: opened without
 a grant or an exit request), ``door_held_open``, ``exit_request``, ``welfare_check_due``
 (resident_id, last_seen: a resident marked for it not seen for ``welfare_check_h``; once
-per period) and ``welfare_check_cleared``. Grants and denials are also written to the
-audit log. Signed commands: ``unlock {seconds}``, and the residents' ``enroll_resident``
-(photos as base64 JPEGs), ``remove_resident``, ``suspend_resident``, ``resume_resident``:
-the same code as ``gateway residents …``, audited as ``upstream``.
+per period), ``welfare_check_cleared`` and ``approval_requested`` (request_id,
+resident_id, distance: with ``second_factor = "approval"``, a match that is not confident
+waits for a signed ``approve {request_id}``). Grants and denials are also written to the
+audit log. Signed commands: ``unlock {seconds}``, ``approve``, and the residents'
+``enroll_resident`` (photos as base64 JPEGs), ``remove_resident``, ``suspend_resident``,
+``resume_resident``: the same code as ``gateway residents …``, audited as ``upstream``.
 
 Telemetry: ``door_open``, ``locked``, ``frames_per_s``, ``residents``.
 """
@@ -45,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from drivers.base import Reporter
 from gateway.devices import DeviceConfig, Driver, DriverContext, command
 from gateway.errors import CommandRejected, DeviceUnavailable
-from gateway.messages import isoformat
+from gateway.messages import isoformat, new_ulid
 from gateway.residents import ResidentError, Residents, assess
 from gateway.topics import SEGMENT_PATTERN
 from vision.camera import FrameSource
@@ -92,12 +94,23 @@ class EntryConfig(DeviceConfig):
     min_sharpness: float = Field(default=30.0, ge=0)
     unknown_face_interval_s: float = Field(default=60.0, ge=0)
     welfare_check_h: float = Field(default=48.0, gt=0)
+    #: ``approval``: a match whose SFace distance is above ``confident_distance`` opens only
+    #: when upstream answers ``approval_requested`` with a signed ``approve`` in time.
+    second_factor: str = Field(default="none", pattern="^(none|approval)$")
+    confident_distance: float = Field(default=0.35, gt=0, le=2)
+    approval_timeout_s: float = Field(default=60.0, gt=0, le=3600)
 
 
 class UnlockArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seconds: float = Field(default=5.0, gt=0, le=60)
+
+
+class ApproveArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str = Field(pattern=SEGMENT_PATTERN)
 
 
 class EnrollArgs(BaseModel):
@@ -151,6 +164,7 @@ class EntryController(Driver):
         self._unknown_at = -math.inf
         self._frames = 0
         self._resident_count = 0
+        self._approvals: dict[str, tuple[str, float | None, float]] = {}
 
     # -- the relay ---------------------------------------------------------------------------
 
@@ -313,17 +327,48 @@ class EntryController(Driver):
                 f"door:{self.config.id}", "access_denied", resident_id, reason=reason
             )
             return
-        self._unlock(self.config.strike_seconds, resident_id)
         distance = None if decision.distance is None else round(decision.distance, 4)
+        cfg = self.config
+        if cfg.second_factor == "approval" and (distance or 0.0) > cfg.confident_distance:
+            await self._ask_approval(resident_id, distance)
+            return
+        await self._grant(resident_id, distance, approved_by=None)
+
+    async def _ask_approval(self, resident_id: str, distance: float | None) -> None:
+        """Not confident enough to open alone: upstream approves with a signed command."""
+        request = new_ulid()
+        now = time.monotonic()
+        self._approvals = {r: a for r, a in self._approvals.items() if a[2] > now}
+        self._approvals[request] = (resident_id, distance, now + self.config.approval_timeout_s)
+        await self.ctx.publish_event(
+            "approval_requested",
+            "info",
+            request_id=request,
+            resident_id=resident_id,
+            door=self.config.id,
+            distance=distance,
+            expires_in_s=self.config.approval_timeout_s,
+        )
+
+    async def _grant(
+        self, resident_id: str, distance: float | None, approved_by: str | None
+    ) -> None:
+        ctx = self.ctx
+        residents = ctx.residents
+        assert residents is not None
+        now = ctx.clock.now()
+        self._unlock(self.config.strike_seconds, resident_id)
+        extra: dict[str, Any] = {} if approved_by is None else {"approved_by": approved_by}
         await ctx.publish_event(
             "access_granted",
             "info",
             resident_id=resident_id,
             door=self.config.id,
             distance=distance,
+            **extra,
         )
         residents.audit.append(
-            f"door:{self.config.id}", "access_granted", resident_id, distance=distance
+            f"door:{self.config.id}", "access_granted", resident_id, distance=distance, **extra
         )
         residents.seen(resident_id, now)
         if resident_id in ctx.store.get("welfare_due", []):
@@ -513,6 +558,21 @@ class EntryController(Driver):
         """The door opens for the resident again."""
         assert isinstance(args, ResidentArgs)
         return await self._change(args.resident_id, "active")
+
+    @command(args=ApproveArgs, actuating=True)
+    async def approve(self, args: BaseModel) -> dict[str, Any]:
+        """Let in the resident of an ``approval_requested`` (the second factor)."""
+        assert isinstance(args, ApproveArgs)
+        pending = self._approvals.pop(args.request_id, None)
+        if pending is None or pending[2] < time.monotonic():
+            raise CommandRejected(
+                "refused",
+                f"no open approval request {args.request_id} (it was answered or expired)",
+                "request_id",
+            )
+        resident_id, distance, _ = pending
+        await self._grant(resident_id, distance, approved_by="upstream")
+        return {"door": self.config.id, "resident_id": resident_id}
 
     @command(args=UnlockArgs, actuating=True)
     async def unlock(self, args: BaseModel) -> dict[str, Any]:

@@ -266,3 +266,31 @@ async def test_residents_enrolled_and_removed_by_signed_commands(
     assert missing["ok"] is False and "no resident 'R9'" in missing["error"]["message"]
     shown = gateway_cli(gate, "audit", "verify")
     assert "intact" in shown
+
+
+async def test_an_unconfident_match_waits_for_a_signed_approval(
+    gate: GatewayProcess, upstream: Upstream, faces: Path, key_pair: tuple[Any, str]
+) -> None:
+    # Every match counts as unconfident here, so every entry needs upstream's approval.
+    configure(gate, extra='second_factor = "approval"\nconfident_distance = 0.01')
+    enroll(gate, faces, "R1", "Colin_Powell")
+    await started(gate, upstream)
+    await walk_up(gate, faces, "Colin_Powell", 7, 8)
+    asked = (await upstream.wait_for(lambda: events(upstream, "approval_requested")))[0]
+    assert asked["resident_id"] == "R1" and asked["distance"] > 0.01
+    assert not (await world(gate, "get"))["released"] and not events(upstream, "access_granted")
+
+    topic = TOPICS.command(DOOR, "approve")
+    wrong = sign_command(key_pair[0], topic, "a0", {"request_id": "nope"})
+    await upstream.send(DOOR, "approve", wrong)
+    refused = await upstream.wait_for(lambda: upstream.replies().get("a0"))
+    assert refused["ok"] is False and refused["error"]["field"] == "request_id"
+    approval = sign_command(key_pair[0], topic, "a1", {"request_id": asked["request_id"]})
+    await upstream.send(DOOR, "approve", approval)
+    reply = await upstream.wait_for(lambda: upstream.replies().get("a1"))
+    assert reply["ok"] and reply["result"]["resident_id"] == "R1"
+    granted = (await upstream.wait_for(lambda: events(upstream, "access_granted")))[0]
+    assert granted["approved_by"] == "upstream"
+    again = sign_command(key_pair[0], topic, "a2", {"request_id": asked["request_id"]})
+    await upstream.send(DOOR, "approve", again)  # an approval opens once
+    assert (await upstream.wait_for(lambda: upstream.replies().get("a2")))["ok"] is False
