@@ -488,10 +488,12 @@ class EntryController(Driver):
         """Enroll a resident from photos sent upstream (the same path as the CLI's)."""
         assert isinstance(args, EnrollArgs)
         residents = self._residents()
-        photos = []
+        photos, originals = [], []
         for n, encoded in enumerate(args.photos):
             try:
-                photos.append((f"photo {n + 1}", decode_image(base64.b64decode(encoded))))
+                raw = base64.b64decode(encoded, validate=True)
+                photos.append((f"photo {n + 1}", decode_image(raw)))
+                originals.append(raw)
             except (binascii.Error, ValueError, VisionError) as err:
                 raise CommandRejected(
                     "invalid_args", f"photo {n + 1} is not a base64 JPEG or PNG: {err}", "photos"
@@ -514,6 +516,7 @@ class EntryController(Driver):
                 valid_from=args.valid_from,
                 valid_until=args.valid_until,
                 welfare_check=args.welfare_check,
+                originals=originals,
             )
         except ResidentError as err:
             raise CommandRejected("refused", str(err), "photos") from None

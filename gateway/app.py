@@ -55,7 +55,7 @@ class Gateway:
         )
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(config.database, exclusive=True)
-        self.residents = Residents(self.db)
+        self.residents = Residents(self.db, keep_photos=config.residents.keep_photos)
         self._boot = self.db.next_boot()
         self.outbox = Outbox(self.db, config.outbox)
         self.router = CommandRouter(self.topics, self.outbox, self.db, config.commands)

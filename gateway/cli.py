@@ -326,6 +326,9 @@ def _enroll_one(
             unit=unit,
             actor=actor,
             progress=lambda _: progress(),
+            originals=[Path(label).read_bytes() for label, _ in readable]
+            if residents.keep_photos
+            else (),
             **options,
         )
     except ResidentError as refused:
@@ -365,7 +368,7 @@ def residents_enroll(
     with _database(cfg, create=True) as db, _progress() as bar:
         task = bar.add_task(f"enrolling {resident}", total=len(photos))
         results, refused = _enroll_one(
-            Residents(db),
+            Residents(db, keep_photos=cfg.residents.keep_photos),
             recognizer,
             resident,
             photos,
@@ -414,7 +417,7 @@ def residents_import(
     report: list[dict[str, Any]] = []
     with _database(cfg, create=True) as db, _progress() as bar:
         task = bar.add_task("importing", total=sum(len(paths) for _, _, paths in jobs))
-        residents = Residents(db)
+        residents = Residents(db, keep_photos=cfg.residents.keep_photos)
         for line, row, paths in jobs:
             results, refused = _enroll_one(
                 residents,

@@ -28,6 +28,7 @@ __all__ = [
     "OutboxSettings",
     "PlatformCommand",
     "PlatformResponse",
+    "ResidentSettings",
     "ScriptStep",
     "SimulatedResident",
     "SimulationSettings",
@@ -163,6 +164,14 @@ class SimulationSettings(_Strict):
     residents: list[SimulatedResident] = Field(default_factory=list)
 
 
+class ResidentSettings(_Strict):
+    """What the gate keeps of its residents."""
+
+    #: Keep the enrollment photographs (encrypted like the templates) instead of only the
+    #: templates made from them; removal erases both.
+    keep_photos: bool = False
+
+
 class GatewayConfig(_Strict):
     """The whole configuration of one gateway."""
 
@@ -175,6 +184,7 @@ class GatewayConfig(_Strict):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     commands: CommandSettings = Field(default_factory=CommandSettings)
     simulation: SimulationSettings = Field(default_factory=SimulationSettings)
+    residents: ResidentSettings = Field(default_factory=ResidentSettings)
     devices: list[DeviceConfig] = Field(default_factory=list)
 
     @property

@@ -66,6 +66,12 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX audit_subject ON audit (subject, seq);
     """,
+    """
+    CREATE TABLE photos (
+        resident TEXT NOT NULL, n INTEGER NOT NULL, blob BLOB NOT NULL,
+        PRIMARY KEY (resident, n)
+    );
+    """,
 )
 
 

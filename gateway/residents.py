@@ -4,7 +4,8 @@ One implementation of enrollment and removal for the CLI, the signed commands an
 console. Templates are encrypted at rest with AES-GCM under a key file created with mode
 0600 at first use (``templates.key`` beside the database), bound to the resident's id;
 removal erases them (SQLite's ``secure_delete`` overwrites the freed pages). Photographs are
-never stored here. Every change is audited.
+not kept unless ``[residents] keep_photos`` says so (then encrypted the same way, and erased
+with the templates). Every change is audited.
 """
 
 from __future__ import annotations
@@ -91,8 +92,12 @@ class EnrollmentReport:
 class Residents:
     """The residents table and their encrypted templates."""
 
-    def __init__(self, db: Database, *, audit: AuditLog | None = None) -> None:
+    def __init__(
+        self, db: Database, *, audit: AuditLog | None = None, keep_photos: bool = False
+    ) -> None:
         self._db = db
+        #: Keep the enrollment photographs (encrypted) as well as the templates.
+        self.keep_photos = keep_photos
         self.audit = audit or AuditLog(db)
         self.key_file = db.path.with_name("templates.key")
         self._aead: AESGCM | None = None
@@ -106,17 +111,23 @@ class Residents:
 
     def _seal(self, resident: str, n: int, templates: Templates) -> bytes:
         plain = np.concatenate([templates.sface, templates.dlib]).astype("<f4").tobytes()
-        nonce = secrets.token_bytes(12)
-        return nonce + self._cipher().encrypt(nonce, plain, f"{resident}/{n}".encode())
+        return self._seal_bytes(f"{resident}/{n}", plain)
 
-    def _open(self, resident: str, n: int, blob: bytes) -> Templates:
+    def _seal_bytes(self, label: str, plain: bytes) -> bytes:
+        nonce = secrets.token_bytes(12)
+        return nonce + self._cipher().encrypt(nonce, plain, label.encode())
+
+    def _open_bytes(self, label: str, blob: bytes) -> bytes:
         try:
-            plain = self._cipher().decrypt(blob[:12], blob[12:], f"{resident}/{n}".encode())
+            return self._cipher().decrypt(blob[:12], blob[12:], label.encode())
         except InvalidTag:
             raise StorageError(
-                f"template {n} of {resident} does not decrypt with {self.key_file}: "
-                "the key file was replaced or the template was tampered with"
+                f"{label} does not decrypt with {self.key_file}: "
+                "the key file was replaced or the data was tampered with"
             ) from None
+
+    def _open(self, resident: str, n: int, blob: bytes) -> Templates:
+        plain = self._open_bytes(f"{resident}/{n}", blob)
         v = np.frombuffer(plain, dtype="<f4").astype(np.float32)
         return Templates(v[:DIM], v[DIM:])
 
@@ -166,6 +177,13 @@ class Residents:
                 found.setdefault(resident, []).append(self._open(resident, n, blob))
         return found
 
+    def photos(self, resident: str) -> list[bytes]:
+        """The kept enrollment photographs (only with :attr:`keep_photos`)."""
+        rows = self._db.conn.execute(
+            "SELECT n, blob FROM photos WHERE resident = ? ORDER BY n", (resident,)
+        )
+        return [self._open_bytes(f"photo:{resident}/{n}", blob) for n, blob in rows]
+
     @property
     def version(self) -> int:
         """Grows with every change (a running door reloads its gallery when it does)."""
@@ -187,6 +205,7 @@ class Residents:
         valid_until: datetime | None = None,
         welfare_check: bool = False,
         progress: Callable[[PhotoResult], None] | None = None,
+        originals: Sequence[bytes] = (),
     ) -> EnrollmentReport:
         """Check each photo, keep the templates of the good ones (photos are not kept).
 
@@ -206,6 +225,7 @@ class Residents:
             valid_from=valid_from,
             valid_until=valid_until,
             welfare_check=welfare_check,
+            originals=originals,
         )
 
     def add(
@@ -221,8 +241,11 @@ class Residents:
         valid_from: datetime | None = None,
         valid_until: datetime | None = None,
         welfare_check: bool = False,
+        originals: Sequence[bytes] = (),
     ) -> EnrollmentReport:
-        """Store the templates :func:`assess` kept (the second half of :meth:`enroll`)."""
+        """Store the templates :func:`assess` kept (the second half of :meth:`enroll`), and
+        with :attr:`keep_photos` the accepted photos' ``originals`` (file bytes, in the
+        order of ``results``)."""
         _check(resident, name, unit, valid_from, valid_until)
         report = EnrollmentReport(resident, list(results))
         if not good:
@@ -256,6 +279,13 @@ class Residents:
                     "INSERT INTO templates (resident, n, blob) VALUES (?, ?, ?)",
                     (resident, n, self._seal(resident, n, templates)),
                 )
+            if self.keep_photos and originals:
+                kept = [o for o, r in zip(originals, results, strict=True) if r.accepted]
+                for n, original in enumerate(kept, start=first):
+                    conn.execute(
+                        "INSERT INTO photos (resident, n, blob) VALUES (?, ?, ?)",
+                        (resident, n, self._seal_bytes(f"photo:{resident}/{n}", original)),
+                    )
             self._bump(conn)
         self.audit.append(
             actor,
@@ -273,6 +303,7 @@ class Residents:
         self.require(resident)
         with self._db.transaction() as conn:
             erased = conn.execute("DELETE FROM templates WHERE resident = ?", (resident,))
+            conn.execute("DELETE FROM photos WHERE resident = ?", (resident,))
             conn.execute("DELETE FROM residents WHERE id = ?", (resident,))
             self._bump(conn)
         self.audit.append(actor, "removed", resident, templates_erased=erased.rowcount)

@@ -111,3 +111,21 @@ def test_suspension_validity_and_removal(
     assert residents.audit.verify().ok
     with pytest.raises(ResidentError, match="no resident 'R1'"):
         residents.remove("R1", actor="m")
+
+
+def test_photos_are_kept_encrypted_only_when_configured(
+    faces: Path, db: Database, recognizer: Recognizer
+) -> None:
+    path = faces / "lfw10/images/Tony_Blair/Tony_Blair_0002.jpg"
+    original = path.read_bytes()
+    shots = [("blair", load_image(path))]
+    plain = Residents(db)
+    plain.enroll(recognizer, "R1", shots, name="T", unit="1", actor="m", originals=[original])
+    assert plain.photos("R1") == []  # by default only the templates are kept
+    keeping = Residents(db, keep_photos=True)
+    keeping.enroll(recognizer, "R2", shots, name="T", unit="2", actor="m", originals=[original])
+    assert keeping.photos("R2") == [original]
+    stored = db.conn.execute("SELECT blob FROM photos WHERE resident = 'R2'").fetchone()[0]
+    assert original[:200] not in stored  # encrypted at rest
+    keeping.remove("R2", actor="m")
+    assert db.conn.execute("SELECT COUNT(*) FROM photos").fetchone() == (0,)
