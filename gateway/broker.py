@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import logging
+import random
 import shutil
 import socket
 import subprocess
@@ -27,10 +28,30 @@ log = logging.getLogger(__name__)
 
 
 def free_port() -> int:
-    """A TCP port nobody listens on at the moment, on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port nobody listens on at the moment, on 127.0.0.1, below the kernel's
+    ephemeral range.
+
+    A port from the ephemeral range can be taken while the broker is down: a client that
+    keeps reconnecting to it may be given that very port as its own source port and connect
+    to itself (TCP simultaneous open), and the restarted broker then cannot listen there.
+    """
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12_000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise UplinkError(f"no free port below {low} on 127.0.0.1")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def find_mosquitto() -> str | None:
