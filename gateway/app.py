@@ -21,7 +21,7 @@ from gateway.clock import Clock, RealClock, ScaledClock
 from gateway.commands import CommandRouter
 from gateway.config import GatewayConfig
 from gateway.db import Database
-from gateway.devices import Driver, DriverContext, driver_class
+from gateway.devices import DeviceConfig, Driver, DriverContext, driver_class
 from gateway.hardware import Hardware, open_hardware
 from gateway.outbox import Outbox
 from gateway.residents import Residents
@@ -108,6 +108,23 @@ class Gateway:
             "commands": {"received": self.router.received, "rejected": self.router.rejected},
         }
 
+    async def _report_recovery(self, recovered: dict[str, Any]) -> None:
+        """Tell upstream, through the gateway's own device, that storage was recovered."""
+        own = next((d for d in self.drivers if d.kind == "gateway"), None)
+        ctx = own.ctx if own is not None else None
+        if ctx is None:
+            ctx = DriverContext(
+                config=DeviceConfig(kind="gateway", id="gateway"),
+                clock=self.clock,
+                hardware=self.hardware,
+                outbox=self.outbox,
+                topics=self.topics,
+                store=self.db.device_store("gateway"),
+                runtime=self,
+                data_dir=self.config.data_dir,
+            )
+        await ctx.publish_event("storage_recovered", "critical", **recovered)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then stop cleanly."""
         log.info(
@@ -119,6 +136,8 @@ class Gateway:
             self.config.mqtt.host,
             self.config.mqtt.port,
         )
+        if self.db.recovered is not None:
+            await self._report_recovery(self.db.recovered)
         try:
             async with asyncio.TaskGroup() as tg:
                 service = [

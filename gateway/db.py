@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +24,8 @@ from typing import Any
 from gateway.errors import StorageError
 
 __all__ = ["Database", "DeviceStore", "Record"]
+
+log = logging.getLogger(__name__)
 
 _MIGRATIONS: tuple[str, ...] = (
     """
@@ -83,14 +87,59 @@ class Database:
         that owns it; a second gateway on the same ``data_dir`` is refused."""
         self.path = Path(path)
         self._lock: int | None = None
+        #: What :meth:`recover` did at this start (``None``: the file was sound).
+        self.recovered: dict[str, Any] | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if exclusive:
                 self._lock = _lock_or_refuse(self.path.with_name(self.path.name + ".lock"))
+        except OSError as err:
+            raise StorageError(f"cannot open the database {self.path}: {err}") from err
+        try:
+            self.conn = self.connect()
+            if exclusive:
+                self._check()
+            self._migrate()
+        except sqlite3.DatabaseError as err:
+            if not exclusive:
+                raise StorageError(f"cannot open the database {self.path}: {err}") from err
+            self.recovered = self._recover(str(err))
+        except OSError as err:
+            raise StorageError(f"cannot open the database {self.path}: {err}") from err
+
+    def _check(self) -> None:
+        """Raise ``DatabaseError`` unless SQLite finds the file sound."""
+        result = self.conn.execute("PRAGMA quick_check").fetchall()
+        if result != [("ok",)]:
+            problems = "; ".join(str(r[0]) for r in result[:3])
+            raise sqlite3.DatabaseError(f"quick_check: {problems}")
+
+    def _recover(self, problem: str) -> dict[str, Any]:
+        """A damaged file (a power cut on an SD card, say) is moved aside, a fresh one is
+        started, and every row that can still be read is copied into it."""
+        with contextlib.suppress(sqlite3.Error, AttributeError):
+            self.conn.close()
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        damaged = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            part = self.path.with_name(self.path.name + suffix)
+            if part.exists():
+                part.replace(damaged.with_name(damaged.name + suffix))
+        try:
             self.conn = self.connect()
             self._migrate()
-        except (OSError, sqlite3.Error) as err:
-            raise StorageError(f"cannot open the database {self.path}: {err}") from err
+        except sqlite3.Error as err:
+            raise StorageError(f"cannot start a fresh database at {self.path}: {err}") from err
+        rows = _salvage(damaged, self.conn)
+        self.sync()
+        log.error(
+            "the database %s was damaged (%s): moved to %s, %d rows recovered",
+            self.path,
+            problem,
+            damaged.name,
+            sum(rows.values()),
+        )
+        return {"problem": problem, "moved_to": damaged.name, "rows_recovered": rows}
 
     def connect(self) -> sqlite3.Connection:
         """A connection to the file in WAL mode (the outbox writes through its own)."""
@@ -186,6 +235,38 @@ class Database:
         if self._lock is not None:
             os.close(self._lock)  # releases the lock
             self._lock = None
+
+
+_TABLES = (
+    "meta", "outbox", "seen_commands", "device_state", "records",
+    "residents", "templates", "audit", "photos",
+)  # fmt: skip
+
+
+def _salvage(damaged: Path, into: sqlite3.Connection) -> dict[str, int]:
+    """Copy what can be read from each table of ``damaged``, row by row, until it fails."""
+    copied: dict[str, int] = {}
+    try:
+        source = sqlite3.connect(f"file:{damaged}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return copied
+    try:
+        for table in _TABLES:
+            count = 0
+            try:
+                cursor = source.execute(f"SELECT * FROM {table}")
+                for row in cursor:
+                    marks = ", ".join("?" * len(row))
+                    with contextlib.suppress(sqlite3.Error):
+                        into.execute(f"INSERT OR IGNORE INTO {table} VALUES ({marks})", row)
+                        count += 1
+            except sqlite3.Error:
+                pass  # the rest of this table is unreadable
+            if count:
+                copied[table] = count
+    finally:
+        source.close()
+    return copied
 
 
 def _lock_or_refuse(lock_file: Path) -> int:
