@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.base import Alarm, Reporter
 from gateway.devices import DeviceConfig, Driver, command
+from gateway.errors import CommandRejected
 from gateway.messages import isoformat
 
 __all__ = ["GatewayDevice", "GatewayDeviceConfig"]
@@ -127,6 +128,8 @@ class GatewayDevice(Driver):
     @command()
     async def report_now(self, args: BaseModel) -> dict[str, Any]:
         """Send telemetry now."""
+        if getattr(self, "_cpu", None) is None:
+            raise CommandRejected("refused", "the gateway device is still starting; try again")
         values = self.read()
         await self.ctx.publish_telemetry(values)
         return values
