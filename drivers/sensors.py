@@ -132,7 +132,8 @@ def read_ds18b20(w1_root: Path, sensor_id: str) -> float:
     """
     path = w1_root / sensor_id / "w1_slave"
     try:
-        lines = path.read_text().splitlines()
+        # The kernel writes ASCII; a garbled read is a failed read, not a crash.
+        lines = path.read_bytes().decode("ascii", errors="replace").splitlines()
     except OSError as err:
         raise DeviceUnavailable(f"DS18B20 {sensor_id}: not on the 1-wire bus ({path})") from err
     if len(lines) < 2 or not lines[0].rstrip().endswith("YES"):

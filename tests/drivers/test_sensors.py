@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from drivers.sensors import (
     SPEED_OF_SOUND_M_S,
@@ -91,3 +93,35 @@ def test_ds18b20_parses_and_rejects_the_failure_signatures(tmp_path: Path) -> No
     (probe / "w1_slave").write_text("garbage")
     with pytest.raises(DeviceUnavailable):
         read_ds18b20(tmp_path, "28-00000a1b2c01")
+
+
+@settings(
+    max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    content=st.one_of(
+        st.text(max_size=120).map(str.encode),
+        st.binary(max_size=120),
+        st.builds(
+            lambda t, ok, tail: w1_slave_text(t, crc_ok=ok)[
+                : len(w1_slave_text(t)) - tail
+            ].encode(),
+            st.floats(-60, 130, allow_nan=False),
+            st.booleans(),
+            st.integers(0, 40),
+        ),
+    )
+)
+def test_any_w1_slave_file_is_a_reading_in_range_or_unavailable(
+    tmp_path: Path, content: bytes
+) -> None:
+    """Whatever the kernel's file holds (torn, garbled, truncated), the parser returns a
+    temperature the DS18B20 can report, or raises DeviceUnavailable: never anything else."""
+    probe = tmp_path / "28-00000a1b2c0f"
+    probe.mkdir(exist_ok=True)
+    (probe / "w1_slave").write_bytes(content)
+    try:
+        celsius = read_ds18b20(tmp_path, "28-00000a1b2c0f")
+    except DeviceUnavailable:
+        return
+    assert -55.0 <= celsius <= 125.0 and celsius != 85.0

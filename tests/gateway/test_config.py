@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.config import load_config, parse_config
 from gateway.errors import ConfigError
@@ -83,3 +85,43 @@ def test_toml_syntax_errors_give_the_line() -> None:
 def test_unreadable_file() -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config("/nonexistent/g.toml")
+
+
+EXAMPLE_TEXT = (Path(__file__).resolve().parents[2] / "config" / "gateway.example.toml").read_text()
+EXAMPLE_LINES = EXAMPLE_TEXT.splitlines()
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    line=st.integers(0, len(EXAMPLE_LINES) - 1),
+    replacement=st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(
+            [
+                "x = 1",
+                "port = -1",
+                "[devices]",
+                'kind = "toaster"',
+                'id = "a/b"',
+                "report_period_s = 0",
+                "lock = 99",
+                "[[devices]]",
+                "= 3",
+                'size = "XL"',
+            ]
+        ),
+    ),
+)
+def test_any_broken_line_is_refused_with_a_located_problem_or_accepted(
+    line: int, replacement: str
+) -> None:
+    """A configuration with any one line replaced either loads, or raises ConfigError whose
+    every problem names the file (never another exception)."""
+    lines = list(EXAMPLE_LINES)
+    lines[line] = replacement
+    problems: list[str] = []
+    try:
+        parse_config("\n".join(lines), "g.toml")
+    except ConfigError as error:
+        problems = [str(p) for p in error.problems] or ["(a ConfigError without problems)"]
+    assert all(p.startswith("g.toml") for p in problems)
