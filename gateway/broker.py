@@ -78,7 +78,16 @@ class MosquittoBroker:
     across a restart (persistence in its temporary directory).
     """
 
-    def __init__(self, port: int | None = None, *, extra_config: str = "") -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        extra_config: str = "",
+        listener_config: str = "",
+        allow_anonymous: bool = True,
+    ) -> None:
+        """``listener_config``: lines for the listener (TLS files, say);
+        ``extra_config``: more global lines (an ``acl_file``)."""
         executable = find_mosquitto()
         if executable is None:
             raise UplinkError("mosquitto is not installed: sudo apt-get install mosquitto")
@@ -87,11 +96,11 @@ class MosquittoBroker:
         self._dir = Path(tempfile.mkdtemp(prefix="cg-mosquitto-"))
         self.config_file = self._dir / "mosquitto.conf"
         self.config_file.write_text(
-            f"listener {self.port} 127.0.0.1\n"
+            f"listener {self.port} 127.0.0.1\n{listener_config}"
             # Started as root, mosquitto would switch to the 'mosquitto' user, which cannot
             # write into our directory; stay who we are.
             f"user {getpass.getuser()}\n"
-            "allow_anonymous true\n"
+            f"allow_anonymous {'true' if allow_anonymous else 'false'}\n"
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
             "max_inflight_messages 100\n"

@@ -45,8 +45,26 @@ class _QuietPending(logging.Filter):
         return "pending publish calls" not in record.getMessage()
 
 
+class _Once(logging.Filter):
+    """paho logs a refused handshake on every retry; say each error once until it changes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            return True
+        message = record.getMessage()
+        if message == self._last:
+            return False
+        self._last = message
+        return True
+
+
 _mqtt_log = logging.getLogger("gateway.uplink.mqtt")
 _mqtt_log.addFilter(_QuietPending())
+_mqtt_log.addFilter(_Once())
 _MAX_CONCURRENT_COMMANDS = 16
 
 
@@ -80,6 +98,46 @@ def _client(settings: MqttSettings, **extra: Any) -> aiomqtt.Client:
         logger=_mqtt_log,
         **extra,
     )
+
+
+class _Refused(UplinkError):
+    """The broker or the gateway refused the connection during the handshake."""
+
+
+async def _connect(client: aiomqtt.Client, stack: contextlib.AsyncExitStack) -> None:
+    """Enter ``client``, failing at once when the broker drops the connection before it
+    accepts it (a refused client certificate shows only as a TLS alert after the handshake;
+    aiomqtt 2 ignores a disconnection before CONNACK and would wait for its timeout)."""
+    loop = asyncio.get_running_loop()
+    dropped: asyncio.Future[None] = loop.create_future()
+    paho = client._client  # aiomqtt 2 keeps the paho client here
+    aiomqtt_callback = paho.on_disconnect
+
+    def on_disconnect(*args: Any, **kwargs: Any) -> None:
+        if not dropped.done():
+            dropped.set_result(None)
+        if aiomqtt_callback is not None:
+            aiomqtt_callback(*args, **kwargs)
+
+    paho.on_disconnect = on_disconnect
+    entering: asyncio.Future[Any] = asyncio.ensure_future(client.__aenter__())
+    waiting: set[asyncio.Future[Any]] = {entering, dropped}
+    try:
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not entering.done():
+            entering.cancel()
+            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                await entering
+    if entering.cancelled() or entering.exception() is not None:
+        if entering.cancelled():
+            raise _Refused(
+                "the broker closed the connection before accepting it: it refused this "
+                "gateway's certificate or credentials, or the gateway refused the broker's "
+                "(the TLS error is logged just before)"
+            )
+        raise entering.exception()  # type: ignore[misc]
+    stack.push_async_exit(client.__aexit__)
 
 
 class Uplink:
@@ -134,8 +192,17 @@ class Uplink:
         last_error = ""
         while not self._stopping:
             self._state = "connecting"
+            refused = False
             try:
                 await self._session()
+            except _Refused as err:
+                refused = True
+                message = str(err)
+                if message != last_error or self._client_was_up:
+                    log.warning(
+                        "uplink to %s:%d: %s", self._settings.host, self._settings.port, message
+                    )
+                    last_error = message
             except (aiomqtt.MqttError, UplinkError) as err:
                 message = str(err) or type(err).__name__
                 if message != last_error or self._client_was_up:  # no log spam while retrying
@@ -154,9 +221,10 @@ class Uplink:
             await self._flush_acks()
             if self._client_was_up:
                 attempt = 0
+            # A refused certificate or password does not mend in a second: back off fully.
             cap = (
                 self._settings.backlog_reconnect_max_s
-                if self._outbox.depth
+                if self._outbox.depth and not refused
                 else self._settings.reconnect_max_s
             )
             delay = min(cap, self._settings.reconnect_min_s * 2**attempt)
@@ -172,7 +240,8 @@ class Uplink:
             will=will,
             max_inflight_messages=self._settings.inflight,
         )
-        async with client:
+        async with contextlib.AsyncExitStack() as stack:
+            await _connect(client, stack)
             self._client = client
             self._client_was_up = True
             # What waited through an outage (or was left by an earlier run) is historical.

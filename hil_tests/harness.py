@@ -43,6 +43,7 @@ def gateway_config(
     public_key: str | None = None,
     report_period_s: float = 0.1,
     extra: str = "",
+    mqtt_extra: str = "",
 ) -> str:
     operators = (
         f'[[commands.operators]]\nname = "hil"\npublic_key = "{public_key}"\n' if public_key else ""
@@ -60,7 +61,7 @@ port = {port}
 keepalive_s = 5
 reconnect_min_s = 0.1
 backlog_reconnect_max_s = 0.5
-
+{mqtt_extra}
 {operators}
 [[devices]]
 kind = "gateway"
@@ -117,8 +118,8 @@ class Upstream:
     while it reconnects.
     """
 
-    def __init__(self, port: int) -> None:
-        self.settings = MqttSettings(host="127.0.0.1", port=port)
+    def __init__(self, port: int, settings: MqttSettings | None = None) -> None:
+        self.settings = settings or MqttSettings(host="127.0.0.1", port=port)
         self.messages: list[ReceivedMessage] = []
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
