@@ -104,6 +104,15 @@ class _Refused(UplinkError):
     """The broker or the gateway refused the connection during the handshake."""
 
 
+def _is_refusal(err: Exception) -> bool:
+    """A failure that retrying soon will not mend: a certificate, CA or password refused."""
+    if isinstance(err, _Refused):
+        return True
+    if isinstance(err, aiomqtt.MqttCodeError) and err.rc in (4, 5, 134, 135):
+        return True  # bad user name or password, not authorised (MQTT 3.1.1 and 5)
+    return "SSL" in str(err) or isinstance(err.__cause__, ssl.SSLError)
+
+
 async def _connect(client: aiomqtt.Client, stack: contextlib.AsyncExitStack) -> None:
     """Enter ``client``, failing at once when the broker drops the connection before it
     accepts it (a refused client certificate shows only as a TLS alert after the handshake;
@@ -195,15 +204,8 @@ class Uplink:
             refused = False
             try:
                 await self._session()
-            except _Refused as err:
-                refused = True
-                message = str(err)
-                if message != last_error or self._client_was_up:
-                    log.warning(
-                        "uplink to %s:%d: %s", self._settings.host, self._settings.port, message
-                    )
-                    last_error = message
             except (aiomqtt.MqttError, UplinkError) as err:
+                refused = _is_refusal(err)
                 message = str(err) or type(err).__name__
                 if message != last_error or self._client_was_up:  # no log spam while retrying
                     log.warning(
