@@ -105,7 +105,11 @@ class Gateway:
             "uptime_s": round(time.monotonic() - self.started, 1),
             "uplink": self.uplink.state,
             "outbox": self.outbox.stats(),
-            "commands": {"received": self.router.received, "rejected": self.router.rejected},
+            "commands": {
+                "received": self.router.received,
+                "rejected": self.router.rejected,
+                "rate_limited": self.router.limited,
+            },
         }
 
     async def _report_recovery(self, recovered: dict[str, Any]) -> None:

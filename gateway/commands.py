@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import logging
+import math
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -73,13 +74,50 @@ class CommandRouter:
         self._drivers: dict[str, tuple[Driver, dict[str, CommandSpec]]] = {}
         self.received = 0
         self.rejected = 0
+        self.limited = 0
+        self._limited_logged = -math.inf
+        self._buckets: dict[str, tuple[float, float]] = {}
 
     def register(self, device_id: str, driver: Driver) -> None:
         self._drivers[device_id] = (driver, driver.command_specs())
 
+    def _allowed(self, topic: str) -> bool:
+        """Token buckets per device topic and for the whole gateway: a flood of commands
+        is dropped before it costs a signature check or a durable reply."""
+        now = time.monotonic()
+        rate, burst = self._settings.rate_per_s, self._settings.burst
+        key = topic.rsplit("/", 1)[0] if "/" in topic else topic
+        if len(self._buckets) > 10_000:  # nonsense topics must not grow memory
+            self._buckets.clear()
+        allowed = True
+        for name, scale in ((key, 1.0), ("*", self._settings.total_factor)):
+            tokens, at = self._buckets.get(name, (burst * scale, now))
+            tokens = min(burst * scale, tokens + (now - at) * rate * scale)
+            if tokens < 1:
+                allowed = False
+            self._buckets[name] = (tokens - 1 if allowed else tokens, now)
+        return allowed
+
     async def handle(self, topic: str, payload: bytes) -> Reply:
-        """Process one command message; the reply is durable when this returns."""
+        """Process one command message; the reply is durable when this returns.
+
+        Beyond the rate limit a command is dropped with no stored reply (replies to a
+        flood would be a flood of durable writes); the returned reply says ``rate_limited``
+        and the count appears in the gateway's statistics.
+        """
         self.received += 1
+        if not self._allowed(topic):
+            self.limited += 1
+            now = time.monotonic()
+            if now - self._limited_logged > 10:
+                self._limited_logged = now
+                log.warning(
+                    "commands arrive faster than %.0f/s: dropping (%d so far)",
+                    self._settings.rate_per_s,
+                    self.limited,
+                )
+            error = ReplyError(code="rate_limited", message="too many commands; slow down")
+            return Reply(id="invalid", ok=False, error=error)
         command_id = "invalid"
         try:
             body = self._parse(payload)

@@ -46,14 +46,15 @@ class _QuietPending(logging.Filter):
 
 
 class _Once(logging.Filter):
-    """paho logs a refused handshake on every retry; say each error once until it changes."""
+    """paho logs a refused handshake on every retry, aiomqtt every message a full queue
+    drops: say each warning once until it changes."""
 
     def __init__(self) -> None:
         super().__init__()
         self._last = ""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.ERROR:
+        if record.levelno < logging.WARNING:
             return True
         message = record.getMessage()
         if message == self._last:
@@ -66,6 +67,7 @@ _mqtt_log = logging.getLogger("gateway.uplink.mqtt")
 _mqtt_log.addFilter(_QuietPending())
 _mqtt_log.addFilter(_Once())
 _MAX_CONCURRENT_COMMANDS = 16
+_MAX_QUEUED_COMMANDS = 1000
 
 
 def _payload(message: aiomqtt.Message) -> bytes:
@@ -241,6 +243,9 @@ class Uplink:
             identifier=self.client_id,
             will=will,
             max_inflight_messages=self._settings.inflight,
+            # A command flood waits here at most this deep (the rest is dropped), so memory
+            # stays bounded whatever arrives.
+            max_queued_incoming_messages=_MAX_QUEUED_COMMANDS,
         )
         async with contextlib.AsyncExitStack() as stack:
             await _connect(client, stack)
@@ -392,9 +397,11 @@ class Observer:
     async def subscribe(self, topic_filter: str) -> None:
         await self._client.subscribe(topic_filter, qos=1)
 
-    async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+    async def publish(
+        self, topic: str, payload: bytes, *, retain: bool = False, qos: int = 1
+    ) -> None:
         try:
-            await self._client.publish(topic, payload, qos=1, retain=retain)
+            await self._client.publish(topic, payload, qos=qos, retain=retain)
         except aiomqtt.MqttError as err:
             raise UplinkError(f"publish to {topic} failed: {err}") from err
 

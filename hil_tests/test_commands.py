@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+from pathlib import Path
 from typing import Any
 
 from gateway.commands import sign_command
+from gateway.uplink import Observer
 from hil_tests.harness import TOPICS, GatewayProcess, Upstream
 
 
@@ -53,3 +58,40 @@ async def test_bad_commands_get_error_replies_and_the_gateway_keeps_running(
         lambda: any(e["data"].get("report_period_s") == 2.5 for e in upstream.envelopes("state"))
     )
     assert gateway.alive
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def test_a_command_flood_is_dropped_while_telemetry_flows(
+    gateway: GatewayProcess, upstream: Upstream, key_pair: tuple[Any, str]
+) -> None:
+    gateway.start()
+    await upstream.wait_for(lambda: len(upstream.envelopes("telemetry")) >= 5)
+    assert gateway.process is not None
+    rss_before = _rss_kb(gateway.process.pid)
+    flood = json.dumps({"id": "flood", "args": {}}).encode() + b" " * 900
+    async with Observer(upstream.settings, identifier="flooder") as client:
+        started = time.monotonic()
+        for n in range(20_000):  # about 20 MB of commands, as fast as the broker takes them
+            await client.publish(TOPICS.command("gateway", "ping"), flood, qos=0)
+            if n % 500 == 0:
+                await asyncio.sleep(0)
+        sent_s = time.monotonic() - started
+    during = len(upstream.envelopes("telemetry"))
+    await asyncio.sleep(3)
+    assert len(upstream.envelopes("telemetry")) > during  # telemetry keeps flowing
+    rss_after = _rss_kb(gateway.process.pid)
+    assert rss_after - rss_before < 60_000, (rss_before, rss_after)  # bounded: < 60 MB more
+    # The limiter dropped nearly all of it; a real command is answered once the flood ends.
+    topic = TOPICS.command("gateway", "ping")
+    await upstream.send("gateway", "ping", sign_command(key_pair[0], topic, "after", {}))
+    reply = await upstream.wait_for(lambda: upstream.replies().get("after"), timeout=20)
+    assert reply["ok"], reply
+    flood_replies = [m for m in upstream.messages if m.topic == TOPICS.reply("flood")]
+    assert len(flood_replies) <= 100, len(flood_replies)  # a burst, then nothing stored
+    assert gateway.alive and sent_s < 60

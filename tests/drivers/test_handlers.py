@@ -78,7 +78,10 @@ def setup(
     outbox = Outbox(db)
     hardware = MockHardware(root)
     router = CommandRouter(
-        T, outbox, db, CommandSettings(operators=[Operator(name="ops", public_key=PUBLIC)])
+        T,
+        outbox,
+        db,
+        CommandSettings(operators=[Operator(name="ops", public_key=PUBLIC)], rate_per_s=1e9),
     )
     drivers: list[Driver] = []
     commands = []

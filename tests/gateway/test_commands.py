@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import UTC, datetime, timedelta
@@ -65,7 +66,7 @@ class Valve(Driver):
         raise ZeroDivisionError
 
 
-def make_router(db_path: Path) -> tuple[CommandRouter, Valve, Outbox]:
+def make_router(db_path: Path, rate: float = 1e9) -> tuple[CommandRouter, Valve, Outbox]:
     db = Database(db_path)
     outbox = Outbox(db)
     router = CommandRouter(
@@ -73,7 +74,9 @@ def make_router(db_path: Path) -> tuple[CommandRouter, Valve, Outbox]:
         outbox,
         db,
         CommandSettings(
-            operators=[Operator(name="ops", public_key=PUBLIC)], max_payload_bytes=1024
+            operators=[Operator(name="ops", public_key=PUBLIC)],
+            max_payload_bytes=1024,
+            rate_per_s=rate,
         ),
     )
     valve = Valve()
@@ -209,3 +212,17 @@ async def test_no_payload_crashes_the_router_and_each_gets_one_reply(
     assert outbox.last_id == before + 1
     if name == "set":
         assert not reply.ok and valve.calls == []
+
+
+async def test_a_flood_is_dropped_per_device_without_stored_replies(tmp_path: Path) -> None:
+    r, _, outbox = make_router(tmp_path / "g.sqlite3", rate=5.0)  # burst 30 per device
+    other = Valve()
+    r.register("valve-2", other)
+    replies = [await send(r, "status", b'{"id": "s%d"}' % n) for n in range(100)]
+    limited = [x for x in replies if x.error is not None and x.error.code == "rate_limited"]
+    assert len(limited) == 70 and r.limited == 70
+    stored = len(outbox.fetch(0, 1000))
+    assert stored == 30  # a dropped command costs no durable write
+    assert (await send(r, "status", b'{"id": "t1"}', device="valve-2")).ok  # another device
+    await asyncio.sleep(0.5)  # 5 a second refill
+    assert (await send(r, "status", b'{"id": "s-later"}')).ok
