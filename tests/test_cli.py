@@ -161,3 +161,17 @@ def test_residents_enroll_identify_import_remove_and_audit(tmp_path: Path, faces
     db.close()
     result = runner.invoke(app, ["audit", "verify", *c])
     assert result.exit_code == 1 and "entry 2" in result.output
+
+
+def test_secrets_never_appear_in_config_check_output(tmp_path: Path) -> None:
+    config = tmp_path / "g.toml"
+    config.write_text(
+        'site = "s"\ngateway_id = "g"\n[mqtt]\nusername = "gw"\npassword = "hunter2-secret"\n'
+    )
+    for extra in ([], ["--json"]):
+        result = runner.invoke(app, ["config", "check", str(config), *extra])
+        assert result.exit_code == 0, result.output
+        assert "hunter2-secret" not in result.output
+    config.write_text(config.read_text() + "port = 0\n")  # an error names the key, not the secret
+    result = runner.invoke(app, ["config", "check", str(config)])
+    assert result.exit_code == 2 and "hunter2-secret" not in result.output
