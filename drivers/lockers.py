@@ -537,7 +537,7 @@ class LockerBank(Driver):
                     record = self._records.get(c.delivery) if c.delivery else None
                     if record is not None:
                         self._update(c, record=record.state(), temperature=record.summary())
-            await self._remind()
+            await self._remind(elapsed)
             values = self._telemetry()
             flat = self._flatten(values)
             if reporter.due(flat, now):
@@ -610,8 +610,9 @@ class LockerBank(Driver):
         if bits != self._bus.state:
             self._bus.write(bits)
 
-    async def _remind(self) -> None:
-        now = self.ctx.clock.now()
+    async def _remind(self, elapsed: float) -> None:
+        """``uncollected`` reminders. A parcel's age is counted on the monotonic clock (and
+        stored), so an NTP correction of the wall clock never makes a reminder early."""
         for c in self._compartments.values():
             if c.delivery is None:
                 continue
@@ -619,7 +620,10 @@ class LockerBank(Driver):
             if record is None or record.status != "held":
                 continue
             body = record.body
-            held_h = (now - datetime.fromisoformat(body["deposited_at"])).total_seconds() / 3600
+            # From the first sample after the deposit (up to a sample late, never early).
+            held_s = float(body["held_s"]) + elapsed if "held_s" in body else 0.0
+            self._update(c, held_s=held_s)
+            held_h = held_s / 3600
             sent = body.get("reminders", [])
             due = [h for h in self.config.reminder_hours if held_h >= h and h not in sent]
             if due:

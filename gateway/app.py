@@ -50,7 +50,7 @@ class Gateway:
         self.topics = Topics(config.mqtt.prefix, config.site, config.gateway_id)
         self.clock: Clock = (
             ScaledClock(config.simulation.time_scale)
-            if config.hardware == "simulated" and config.simulation.time_scale != 1
+            if config.hardware == "simulated"
             else RealClock()
         )
         config.data_dir.mkdir(parents=True, exist_ok=True)

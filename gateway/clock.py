@@ -59,12 +59,18 @@ class ScaledClock:
         self.scale = scale
         self._start = start or datetime.now(UTC)
         self._t0 = time.monotonic()
+        self._jumped = 0.0
 
     def now(self) -> datetime:
-        return self._start + timedelta(seconds=self.monotonic())
+        return self._start + timedelta(seconds=self.monotonic() + self._jumped)
 
     def monotonic(self) -> float:
         return (time.monotonic() - self._t0) * self.scale
+
+    def jump(self, seconds: float) -> None:
+        """Set the wall clock forward (or back) as an NTP correction would; the monotonic
+        clock, which every duration uses, does not move."""
+        self._jumped += seconds
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds) / self.scale)

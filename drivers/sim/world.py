@@ -63,13 +63,24 @@ class World:
                 model.step(now - last)
             last = now
 
+    def jump(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The control channel's ``{"action": "clock_jump", "args": {"hours": h}}``."""
+        jump = getattr(self.clock, "jump", None)
+        if jump is None:
+            raise KeyError("this clock cannot jump (the simulation runs on the real clock)")
+        jump(float(args.get("hours", 0)) * 3600)
+        return {"now": self.clock.now().isoformat()}
+
     async def handle(self, message: dict[str, Any]) -> Any:
         """One control-channel request: ``{"model", "action", "args"}``."""
         name = message.get("model")
         if name is None:
             if message.get("action") == "snapshot":
                 return {n: m.snapshot() for n, m in self.models.items()}
-            raise KeyError("a request names a model (or asks for action 'snapshot')")
+            if message.get("action") == "clock_jump":
+                args = message.get("args") or {}
+                return self.jump(args if isinstance(args, dict) else {})
+            raise KeyError("a request names a model (or asks for 'snapshot' or 'clock_jump')")
         if name not in self.models:
             raise KeyError(f"no model {name!r} (allowed: {sorted(self.models)})")
         args = message.get("args") or {}
