@@ -1,0 +1,109 @@
+"""Long outages and a full outbox: what is kept, in what order, and what is dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from drivers.sim import control_socket
+from drivers.sim.control import request
+from gateway.broker import MosquittoBroker
+from hil_tests.harness import GATEWAY, SITE, GatewayProcess, Upstream
+
+DEMO = Path(__file__).resolve().parents[1] / "config" / "demo.toml"
+
+
+def demo_complex(tmp_path: Path, port: int, time_scale: float, outbox: str = "") -> Path:
+    """The demo's complex (without its gate) on this broker, at ``time_scale``."""
+    text = DEMO.read_text().split("# The complex's gate")[0]
+    text = text.replace('site = "demo-park"', f'site = "{SITE}"')
+    text = text.replace('gateway_id = "gw-demo"', f'gateway_id = "{GATEWAY}"')
+    text = text.replace('data_dir = "/tmp/community-gateway-demo"', f'data_dir = "{tmp_path}/data"')
+    text = re.sub(r"time_scale = \d+", f"time_scale = {time_scale}", text)
+    text = text.replace('host = "127.0.0.1"    # the demo', f'port = {port}\nhost = "127.0.0.1"  #')
+    text = text.replace("port = 1883\n", "reconnect_min_s = 0.1\nbacklog_reconnect_max_s = 0.5\n")
+    text = text.replace('photos_dir = "../../shared/faces"', "")
+    config = tmp_path / "gateway.toml"
+    config.write_text(text + outbox)
+    return config
+
+
+async def test_a_simulated_day_without_the_broker_is_delivered_in_order_afterwards(
+    tmp_path: Path, broker: MosquittoBroker, upstream: Upstream
+) -> None:
+    process = GatewayProcess(demo_complex(tmp_path, broker.port, time_scale=1440))
+    try:
+        process.start()
+        await upstream.wait_for(lambda: len(upstream.envelopes("telemetry")) >= 10, timeout=30)
+        before = max(e["seq"] for e in upstream.envelopes())
+        await asyncio.to_thread(broker.stop)
+        await asyncio.sleep(60)  # a simulated day at 1440x
+        assert process.alive
+        await asyncio.to_thread(broker.start)
+        returned = time.monotonic()
+        await upstream.wait_for(
+            lambda: any(
+                not e["historical"] and e["seq"] > before + 100 for e in upstream.envelopes()
+            ),
+            timeout=60,
+        )
+        drained_s = time.monotonic() - returned
+        envelopes = upstream.envelopes()
+        seqs = [e["seq"] for e in envelopes]
+        assert sorted(set(seqs)) == list(range(1, max(seqs) + 1)), "a seq is missing"
+        held = [e for e in envelopes if e["seq"] > before and e["historical"]]
+        assert len(held) > 500, len(held)  # a day of the complex's traffic
+        held_seqs = [e["seq"] for e in held]
+        assert held_seqs == sorted(held_seqs), "the backlog was delivered out of order"
+        devices = {e["device"] for e in held}
+        assert {"gateway", "bin-north-1", "water-1", "lockers-a"} <= devices
+        print(f"\n{len(held)} messages held through a simulated day, drained in {drained_s:.1f} s")
+    finally:
+        process.close()
+
+
+async def test_a_full_outbox_drops_old_telemetry_never_a_critical_event(
+    tmp_path: Path, broker: MosquittoBroker, upstream: Upstream
+) -> None:
+    config = demo_complex(tmp_path, broker.port, time_scale=60, outbox="")
+    text = config.read_text().replace("[[devices]]", "[outbox]\nmax_rows = 100\n\n[[devices]]", 1)
+    config.write_text(text)
+    process = GatewayProcess(config)
+    try:
+        process.start()
+        await upstream.wait_for(lambda: len(upstream.envelopes("telemetry")) >= 5, timeout=30)
+        before = max(e["seq"] for e in upstream.envelopes())
+        await asyncio.to_thread(broker.stop)
+        await asyncio.sleep(5)
+        sock = control_socket(tmp_path / "data")
+        await request(
+            sock, {"model": "lockers-a", "action": "force", "args": {"compartment": "A01"}}
+        )
+        await asyncio.sleep(25)  # far more than 100 messages of telemetry
+        await asyncio.to_thread(broker.start)
+
+        def gateway_reports() -> list[dict[str, Any]]:
+            return [
+                e["data"]
+                for e in upstream.envelopes("telemetry")
+                if e["device"] == "gateway" and e["seq"] > before and not e["historical"]
+            ]
+
+        reports = await upstream.wait_for(
+            lambda: [r for r in gateway_reports() if r["outbox_dropped"] > 0], timeout=30
+        )
+        assert reports[0]["outbox_dropped"] > 0
+        forced = [
+            e for e in upstream.envelopes("event")
+            if e["data"]["event"] == "door_forced" and e["seq"] > before
+        ]  # fmt: skip
+        assert forced and forced[0]["data"]["severity"] == "critical"  # kept through the overflow
+        held = [e for e in upstream.envelopes() if e["seq"] > before and e["historical"]]
+        assert len(held) <= 110  # the bound (and what was in flight)
+        seqs = sorted({e["seq"] for e in upstream.envelopes()})
+        assert seqs != list(range(1, max(seqs) + 1))  # the dropped ones show as gaps
+    finally:
+        process.close()
