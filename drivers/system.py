@@ -2,8 +2,9 @@
 
 Telemetry: CPU temperature (gpiozero ``CPUTemperature``), load, memory, disk free, outbox
 depth and dropped count, uplink state, uptime. Events: ``cpu_hot`` and ``disk_low``, and
-``cpu_hot_cleared`` and ``disk_low_cleared`` when they clear. A dead temperature sensor
-reports ``null`` while the rest goes on.
+``cpu_hot_cleared`` and ``disk_low_cleared`` when they clear; ``disk_full`` (critical:
+the outbox could not store, old telemetry is dropped) and ``disk_full_cleared``. A dead
+temperature sensor reports ``null`` while the rest goes on.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class GatewayDevice(Driver):
         "uplink": 0,
     }
 
+    _disk_full = False
+
     async def run(self) -> None:
         ctx = self.ctx
         cfg = self.config
@@ -84,6 +87,14 @@ class GatewayDevice(Driver):
                     self._reporter.sent(values, now)
                 for alarm in alarms:
                     await alarm.check(ctx, values)
+                full = bool(ctx.runtime.runtime_stats()["outbox"].get("disk_full"))
+                if full != self._disk_full:
+                    self._disk_full = full
+                    await ctx.publish_event(
+                        "disk_full" if full else "disk_full_cleared",
+                        "critical" if full else "info",
+                        outbox_dropped=values["outbox_dropped"],
+                    )
                 await ctx.clock.sleep(min(cfg.sample_period_s, self._reporter.period_s))
         finally:
             self.close()

@@ -54,7 +54,7 @@ class Gateway:
             else RealClock()
         )
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(config.database, exclusive=True)
+        self.db = Database(config.database, exclusive=True, max_file_mb=config.outbox.max_file_mb)
         self.residents = Residents(self.db, keep_photos=config.residents.keep_photos)
         self._boot = self.db.next_boot()
         self.outbox = Outbox(self.db, config.outbox)

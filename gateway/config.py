@@ -76,6 +76,9 @@ class OutboxSettings(_Strict):
 
     max_rows: int = Field(default=500_000, ge=100)
     max_bytes: int = Field(default=256 * 1024 * 1024, ge=64 * 1024)
+    #: The database file's size limit (an SD card's share for the gateway); ``None``: the
+    #: disk's. When it is reached, old telemetry makes room as when the disk is full.
+    max_file_mb: float | None = Field(default=None, gt=0)
     #: How often telemetry written to the outbox is flushed to the disk (events at once).
     sync_interval_s: float = Field(default=0.5, gt=0, le=60)
 

@@ -82,10 +82,13 @@ _MIGRATIONS: tuple[str, ...] = (
 class Database:
     """Owner of the one SQLite connection (used from the event loop's thread)."""
 
-    def __init__(self, path: Path | str, *, exclusive: bool = False) -> None:
+    def __init__(
+        self, path: Path | str, *, exclusive: bool = False, max_file_mb: float | None = None
+    ) -> None:
         """Open (and create or migrate) the file. ``exclusive``: this process is the gateway
         that owns it; a second gateway on the same ``data_dir`` is refused."""
         self.path = Path(path)
+        self.max_file_mb = max_file_mb
         self._lock: int | None = None
         #: What :meth:`recover` did at this start (``None``: the file was sound).
         self.recovered: dict[str, Any] | None = None
@@ -149,6 +152,10 @@ class Database:
         conn.execute("PRAGMA busy_timeout=5000")
         # Deleted rows (sent messages: a pickup code, say) are overwritten, not left behind.
         conn.execute("PRAGMA secure_delete=ON")
+        if self.max_file_mb is not None:
+            page = conn.execute("PRAGMA page_size").fetchone()[0]
+            pages = max(16, int(self.max_file_mb * 2**20 / page))
+            conn.execute(f"PRAGMA max_page_count={pages}")
         return conn
 
     def _migrate(self) -> None:
@@ -167,10 +174,12 @@ class Database:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk does that).
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     def get_meta(
         self, key: str, default: str | None = None, conn: sqlite3.Connection | None = None

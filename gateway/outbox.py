@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 
 from gateway.config import OutboxSettings
 from gateway.db import Database
+from gateway.errors import StorageError
 
 __all__ = ["Outbox", "OutboxRow", "Priority"]
 
@@ -87,6 +89,9 @@ class Outbox:
         ).fetchone()
         self._seq = int(self._db.get_meta("seq", "0", conn) or 0)
         self._dropped = int(self._db.get_meta("dropped", "0", conn) or 0)
+        #: The last write found the disk (or the database's size limit) full.
+        self.disk_full = False
+        self._full_at_rows = 0
         self._last_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
 
     def close(self) -> None:
@@ -152,25 +157,59 @@ class Outbox:
             self._release(batch, seqs)
 
     def _write(self, rows: list[tuple[int, str, bytes, int]], seq: int) -> None:
-        """In the writer thread: insert a batch, making room first."""
+        """In the writer thread: insert a batch, making room first.
+
+        When the disk (or the database's size limit) is full, the oldest droppable rows
+        make room for the batch; when none are left, a batch of telemetry and state is
+        dropped (and counted) rather than failing its devices, while events and replies
+        fail to their callers. :attr:`disk_full` stays set until the outbox holds half of
+        what it held when the disk filled.
+        """
         size = sum(len(r[2]) + len(r[1]) for r in rows)
-        try:
-            with self._db.transaction(self._wconn) as conn:
-                self._make_room(len(rows), size)
-                conn.executemany(
-                    "INSERT INTO outbox (priority, topic, payload, retain) VALUES (?, ?, ?, ?)",
-                    rows,
-                )
-                last_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-                if seq != self._seq:
-                    self._db.set_meta("seq", str(seq), conn)
-        except BaseException:
-            self._recount()
-            raise
+        for attempt in range(3):
+            try:
+                last_id = self._insert(rows, seq, size, extra_room=attempt > 0)
+                break
+            except sqlite3.OperationalError as err:
+                self._recount()
+                if "full" not in str(err):
+                    raise
+                if not self.disk_full:
+                    log.error("the disk is full: dropping old telemetry to keep events")
+                self.disk_full = True
+                if attempt == 2:
+                    if all(r[0] >= int(Priority.STATE) for r in rows):
+                        self._dropped += len(rows)
+                        return  # dropped: the callers' seqs were used, the messages not kept
+                    raise StorageError(
+                        "the disk is full and holds only events and replies"
+                    ) from err
+            except BaseException:
+                self._recount()
+                raise
+        if attempt > 0:
+            self._full_at_rows = self._rows  # room had to be made: the disk is full here
+        elif self.disk_full and self._rows + len(rows) <= self._full_at_rows // 2:
+            self.disk_full = False  # half of it is free again (the backlog was delivered)
+            log.warning("the disk has room again")
         self._seq = seq
         self._rows += len(rows)
         self._bytes += size
         self._last_id = last_id
+
+    def _insert(
+        self, rows: list[tuple[int, str, bytes, int]], seq: int, size: int, extra_room: bool
+    ) -> int:
+        with self._db.transaction(self._wconn) as conn:
+            self._make_room(len(rows), size, extra=len(rows) * 4 + 50 if extra_room else 0)
+            conn.executemany(
+                "INSERT INTO outbox (priority, topic, payload, retain) VALUES (?, ?, ?, ?)",
+                rows,
+            )
+            last_id = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+            if seq != self._seq:
+                self._db.set_meta("seq", str(seq), conn)
+        return last_id
 
     def _release(self, batch: list[_Pending], seqs: list[int]) -> None:
         """Telemetry and state return now; events and replies once the disk has them."""
@@ -199,12 +238,13 @@ class Outbox:
             if not item.done.done():
                 item.done.set_result(seq)
 
-    def _make_room(self, count: int, size: int) -> None:
-        """Drop the oldest droppable rows until ``count`` more rows of ``size`` bytes fit."""
+    def _make_room(self, count: int, size: int, extra: int = 0) -> None:
+        """Drop the oldest droppable rows until ``count`` more rows of ``size`` bytes fit
+        (and ``extra`` more rows anyway: the disk is full)."""
         max_rows, max_bytes = self._settings.max_rows, self._settings.max_bytes
         dropped = 0
-        while self._rows + count > max_rows or self._bytes + size > max_bytes:
-            excess = max(self._rows + count - max_rows, 1)
+        while self._rows + count > max_rows or self._bytes + size > max_bytes or dropped < extra:
+            excess = max(self._rows + count - max_rows, extra - dropped, 1)
             freed = self._wconn.execute(
                 "DELETE FROM outbox WHERE id IN ("
                 " SELECT id FROM outbox WHERE priority = ("
@@ -283,4 +323,5 @@ class Outbox:
             "seq": self._seq,
             "max_rows": self._settings.max_rows,
             "max_bytes": self._settings.max_bytes,
+            "disk_full": self.disk_full,
         }

@@ -107,3 +107,39 @@ async def test_a_full_outbox_drops_old_telemetry_never_a_critical_event(
         assert seqs != list(range(1, max(seqs) + 1))  # the dropped ones show as gaps
     finally:
         process.close()
+
+
+async def test_a_full_disk_is_reported_survived_and_recovered_from(
+    tmp_path: Path, broker: MosquittoBroker, upstream: Upstream
+) -> None:
+    config = demo_complex(tmp_path, broker.port, time_scale=1440)
+    text = config.read_text().replace(
+        "[[devices]]", "[outbox]\nmax_file_mb = 0.25\n\n[[devices]]", 1
+    )
+    config.write_text(text)
+    process = GatewayProcess(config)
+    try:
+        process.start()
+        await upstream.wait_for(lambda: len(upstream.envelopes("telemetry")) >= 5, timeout=30)
+        await asyncio.to_thread(broker.stop)
+        await asyncio.sleep(30)  # the 0.25 MB the gateway may use fill up
+        sock = control_socket(tmp_path / "data")
+        await request(
+            sock, {"model": "lockers-a", "action": "force", "args": {"compartment": "A01"}}
+        )
+        await asyncio.sleep(3)
+        assert process.alive
+        await asyncio.to_thread(broker.start)
+
+        def named(name: str) -> list[dict[str, Any]]:
+            return [e["data"] for e in upstream.envelopes("event") if e["data"]["event"] == name]
+
+        full = await upstream.wait_for(lambda: named("disk_full"), timeout=30)
+        assert full[0]["severity"] == "critical"
+        forced = await upstream.wait_for(lambda: named("door_forced"), timeout=30)
+        assert forced[0]["severity"] == "critical"  # kept while the disk was full
+        await upstream.wait_for(lambda: named("disk_full_cleared"), timeout=60)
+        assert not named("driver_crashed")  # every device kept running
+        assert "the disk is full" in process.log()
+    finally:
+        process.close()

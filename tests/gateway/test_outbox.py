@@ -88,3 +88,21 @@ def test_a_second_gateway_on_the_same_data_dir_is_refused(tmp_path: Path) -> Non
     Database(tmp_path / "g.sqlite3").close()  # readers (gateway outbox stats) are welcome
     first.close()
     Database(tmp_path / "g.sqlite3", exclusive=True).close()
+
+
+async def test_a_full_disk_drops_old_telemetry_keeps_events_and_recovers(tmp_path: Path) -> None:
+    db = Database(tmp_path / "g.sqlite3", max_file_mb=0.3)  # the database's size limit
+    outbox = Outbox(db)
+    payload = b"x" * 1500
+    for _ in range(600):  # about 1 MB of telemetry into 0.3 MB
+        await outbox.put("t/tele", payload, Priority.TELEMETRY)
+    assert outbox.disk_full and outbox.stats()["disk_full"]
+    assert outbox.stats()["dropped"] > 0
+    await outbox.put("t/event", b"critical" * 100, Priority.CRITICAL)  # room is made for it
+    rows = outbox.fetch(0, 10_000)
+    assert rows[-1].topic == "t/event"
+    await outbox.ack([r.id for r in rows[:-1]])  # the broker is back: space returns
+    await outbox.put("t/tele", payload, Priority.TELEMETRY)
+    assert not outbox.disk_full
+    assert outbox.fetch(0, 10)[0].topic == "t/event"  # the event is still first in line
+    outbox.close()
