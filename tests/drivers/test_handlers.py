@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from gpiozero.pins.mock import MockFactory
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +28,7 @@ from gateway.devices import Driver, DriverContext, driver_class
 from gateway.outbox import Outbox
 from gateway.residents import Residents
 from gateway.topics import Topics
-from vision.camera import Replay
+from tests.gateway.helpers import MockHardware, StubRuntime
 
 IDS = itertools.count()
 Command = tuple[str, str, list[str]]
@@ -39,33 +38,6 @@ KEY = Ed25519PrivateKey.generate()
 PUBLIC = base64.b64encode(
     KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 ).decode()
-
-
-class MockHardware:
-    def __init__(self, root: Path) -> None:
-        self.pin_factory = MockFactory()
-        self.cpu_temperature_file = root / "temp"
-        self.w1_root = root / "w1"
-
-    def disk_usage(self, path: Path) -> tuple[int, int]:
-        return 1, 1
-
-    def camera(self, source: str) -> Replay:
-        return Replay([])
-
-    async def run(self) -> None:
-        return None
-
-    def close(self) -> None:
-        self.pin_factory.close()
-
-
-class _Runtime:
-    boot = 1
-
-    def runtime_stats(self) -> dict[str, Any]:
-        outbox = {"depth": 0, "dropped": 0}
-        return {"boot": 1, "uptime_s": 0.0, "uplink": "online", "outbox": outbox}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +65,7 @@ def setup(
             outbox=outbox,
             topics=T,
             store=db.device_store(device.id),
-            runtime=_Runtime(),
+            runtime=StubRuntime(),
             data_dir=root,
             residents=Residents(db),
         )

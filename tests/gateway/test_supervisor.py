@@ -6,15 +6,13 @@ import asyncio
 import json
 from pathlib import Path
 
-from gpiozero.pins.mock import MockFactory
-
 from gateway.clock import RealClock
 from gateway.db import Database
 from gateway.devices import DeviceConfig, Driver, DriverContext
 from gateway.outbox import Outbox
 from gateway.supervisor import supervise
 from gateway.topics import Topics
-from vision.camera import Replay
+from tests.gateway.helpers import MockHardware, StubRuntime
 
 
 class Flaky(Driver):
@@ -46,34 +44,6 @@ class Steady(Driver):
             await asyncio.sleep(0.01)
 
 
-class MockHardware:
-    """Hardware with gpiozero's mock pins and nothing else."""
-
-    def __init__(self, root: Path) -> None:
-        self.pin_factory = MockFactory()
-        self.cpu_temperature_file = root / "temp"
-        self.w1_root = root / "w1"
-
-    def disk_usage(self, path: Path) -> tuple[int, int]:
-        return 1, 1
-
-    def camera(self, source: str) -> Replay:
-        return Replay([])
-
-    async def run(self) -> None:
-        await asyncio.Event().wait()
-
-    def close(self) -> None:
-        self.pin_factory.close()
-
-
-class _Runtime:
-    boot = 1
-
-    def runtime_stats(self) -> dict[str, object]:
-        return {}
-
-
 async def test_crash_marks_unavailable_reports_and_restarts(tmp_path: Path) -> None:
     db = Database(tmp_path / "g.sqlite3")
     outbox = Outbox(db)
@@ -87,7 +57,7 @@ async def test_crash_marks_unavailable_reports_and_restarts(tmp_path: Path) -> N
             outbox=outbox,
             topics=topics,
             store=db.device_store(device),
-            runtime=_Runtime(),
+            runtime=StubRuntime(),
             data_dir=tmp_path,
         )
 
