@@ -202,7 +202,13 @@ class WasteBin(Driver):
         lid_opened_at: float | None = None
         lid_reported = False
         await ctx.publish_state(
-            {"name": cfg.name, "empty_distance_m": self.empty_m}, available=True
+            {
+                "name": cfg.name,
+                "empty_distance_m": self.empty_m,
+                "full": full.active,
+                "full_threshold_percent": cfg.full_threshold_percent,
+            },
+            available=True,
         )
         try:
             while True:
@@ -258,6 +264,7 @@ class WasteBin(Driver):
                         )
                     if crossed:
                         ctx.store.set("full", full.active)
+                        await ctx.publish_state({"full": full.active})
                 if temperature is not None:
                     rate_c = None
                     if last_temp is not None and now > last_temp[0]:

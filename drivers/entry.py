@@ -37,7 +37,7 @@ import binascii
 import concurrent.futures
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,12 +48,12 @@ from drivers.base import Reporter
 from gateway.devices import DeviceConfig, Driver, DriverContext, command
 from gateway.errors import CommandRejected, DeviceUnavailable
 from gateway.messages import isoformat, new_ulid
-from gateway.residents import ResidentError, Residents, assess
+from gateway.residents import PhotoResult, ResidentError, Residents, assess
 from gateway.topics import SEGMENT_PATTERN
 from vision.camera import FrameSource
-from vision.enrollment import Decision, Policy
+from vision.enrollment import Decision, Policy, Templates
 from vision.errors import VisionError
-from vision.faces import decode_image
+from vision.faces import Image, decode_image
 from vision.tracker import Agreement
 from vision.worker import RecognizerProcess
 
@@ -165,6 +165,7 @@ class EntryController(Driver):
         self._frames = 0
         self._resident_count = 0
         self._approvals: dict[str, tuple[str, float | None, float]] = {}
+        self._last_frame: Image | None = None
 
     # -- the relay ---------------------------------------------------------------------------
 
@@ -282,6 +283,7 @@ class EntryController(Driver):
             while True:
                 recognizer = await free.get()
                 frame = await loop.run_in_executor(self._worker, camera.read)
+                self._last_frame = frame
                 if frame is None:
                     free.put_nowait(recognizer)
                     await asyncio.sleep(1 / self.config.fps)
@@ -498,12 +500,10 @@ class EntryController(Driver):
                 raise CommandRejected(
                     "invalid_args", f"photo {n + 1} is not a base64 JPEG or PNG: {err}", "photos"
                 ) from None
-        if not self._recognizers:
-            raise CommandRejected("refused", "the door is still starting; try again shortly")
-        loop = asyncio.get_running_loop()
-        good, results = await loop.run_in_executor(
-            self._worker, assess, self._recognizers[0], photos
-        )
+        try:
+            good, results = await self.assess_photos(photos)
+        except DeviceUnavailable as err:
+            raise CommandRejected("refused", str(err)) from None
         try:
             residents.add(
                 args.resident_id,
@@ -526,6 +526,21 @@ class EntryController(Driver):
             "accepted": len(good),
             "rejected": [{"photo": r.photo, "reason": r.reason} for r in results if r.reason],
         }
+
+    async def assess_photos(
+        self, photos: Sequence[tuple[str, Image]]
+    ) -> tuple[list[Templates], list[PhotoResult]]:
+        """Enrollment photos checked by this door's own recognizer (as the door sees faces)."""
+        if not self._recognizers:
+            raise DeviceUnavailable(
+                f"the door {self.config.id} is still starting; try again shortly"
+            )
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, assess, self._recognizers[0], photos)
+
+    def snapshot(self) -> Image | None:
+        """The camera's latest frame (for enrolling someone standing at the door)."""
+        return self._last_frame
 
     def _residents(self) -> Residents:
         if self.ctx.residents is None:

@@ -417,7 +417,18 @@ class LockerBank(Driver):
             c.door_open = doors[c.cfg.door]
             c.opened_at = ctx.clock.monotonic() if c.door_open else None
         await self._resume()
-        await ctx.publish_state({"name": cfg.name, **self._occupancy()}, available=True)
+        layout = {
+            c.cfg.id: {
+                "size": c.cfg.size,
+                "class": c.cfg.temperature_class,
+                "band_c": list(c.profile.alarm) if c.profile else None,
+            }
+            for c in self._compartments.values()
+        }
+        await ctx.publish_state(
+            {"name": cfg.name, "compartments": layout, "excursions": [], **self._occupancy()},
+            available=True,
+        )
         try:
             async with asyncio.TaskGroup() as tg:
                 self._group = tg
@@ -584,9 +595,11 @@ class LockerBank(Driver):
             "band_c": list(c.profile.alarm),
             "delivery_ref": c.delivery,
         }
+        excursions = {x.cfg.id for x in self._compartments.values() if x.excursion_counted}
         if verdict == "restored":
             c.excursion_counted = False
             await self.ctx.publish_event("cold_chain_restored", "info", **data)
+            await self.ctx.publish_state({"excursions": sorted(excursions - {c.cfg.id})})
             return
         if record is not None and not c.excursion_counted:
             record.excursion()
@@ -597,6 +610,8 @@ class LockerBank(Driver):
             minutes_out=round(c.monitor.duration_s(now) / 60, 1),
             **data,
         )
+        if c.cfg.id not in excursions:
+            await self.ctx.publish_state({"excursions": sorted(excursions | {c.cfg.id})})
 
     def _write_outputs(self) -> None:
         if self._bus is None:

@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -22,12 +23,17 @@ from gateway.commands import CommandRouter
 from gateway.config import GatewayConfig
 from gateway.db import Database
 from gateway.devices import DeviceConfig, Driver, DriverContext, driver_class
+from gateway.errors import DeviceUnavailable, GatewayError
 from gateway.hardware import Hardware, open_hardware
+from gateway.history import History
 from gateway.outbox import Outbox
-from gateway.residents import Residents
+from gateway.residents import DoorCamera, PhotoChecker, PhotoResult, Residents, assess
 from gateway.supervisor import supervise
 from gateway.topics import Topics
 from gateway.uplink import Uplink
+from gateway.web import Console, serve
+from vision.enrollment import Recognizer, Templates
+from vision.faces import Image
 
 __all__ = ["VERSION", "Gateway", "run_until_signalled"]
 
@@ -56,6 +62,8 @@ class Gateway:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(config.database, exclusive=True, max_file_mb=config.outbox.max_file_mb)
         self.residents = Residents(self.db, keep_photos=config.residents.keep_photos)
+        self.history = History(self.db, self.clock, keep_days=config.web.history_days)
+        self._local_recognizer: Recognizer | None = None
         self._boot = self.db.next_boot()
         self.outbox = Outbox(self.db, config.outbox)
         self.router = CommandRouter(self.topics, self.outbox, self.db, config.commands)
@@ -73,6 +81,7 @@ class Gateway:
                 runtime=self,
                 data_dir=config.data_dir,
                 residents=self.residents,
+                history=self.history,
             )
             driver = driver_class(device.kind)(device, ctx)
             self.drivers.append(driver)
@@ -95,6 +104,41 @@ class Gateway:
             "version": VERSION,
             "devices": [{"id": d.config.id, "kind": d.config.kind} for d in self.drivers],
         }
+
+    # -- what the console asks of the gateway --------------------------------------------------
+
+    async def assess_photos(
+        self, photos: Sequence[tuple[str, Image]]
+    ) -> tuple[list[Templates], list[PhotoResult]]:
+        """Checked by a running door's recognizer, or (no door running) by one in a thread."""
+        for driver in self.drivers:
+            if isinstance(driver, PhotoChecker):
+                with contextlib.suppress(DeviceUnavailable):
+                    return await driver.assess_photos(photos)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self._assess_locally, photos)
+
+    def _assess_locally(
+        self, photos: Sequence[tuple[str, Image]]
+    ) -> tuple[list[Templates], list[PhotoResult]]:
+        if self._local_recognizer is None:
+            self._local_recognizer = Recognizer()
+        return assess(self._local_recognizer, photos)
+
+    def cameras(self) -> list[str]:
+        return [d.config.id for d in self.drivers if isinstance(d, DoorCamera)]
+
+    async def capture(self, door: str) -> Image:
+        driver = next((d for d in self.drivers if d.config.id == door), None)
+        if not isinstance(driver, DoorCamera):
+            raise GatewayError(f"{door!r} is not a door with a camera (doors: {self.cameras()})")
+        frame = driver.snapshot()
+        if frame is None:
+            raise GatewayError(f"the camera of {door} has no picture yet; is the door running?")
+        return frame
+
+    async def simulate(self, request: dict[str, Any]) -> Any:
+        return await self.hardware.simulate(request)
 
     async def _on_command(self, topic: str, payload: bytes) -> None:
         await self.router.handle(topic, payload)
@@ -149,7 +193,10 @@ class Gateway:
                     tg.create_task(self.outbox.run_sync(), name="outbox-sync"),
                     tg.create_task(self.hardware.run(), name="hardware"),
                     tg.create_task(_watchdog(), name="watchdog"),
+                    tg.create_task(self.history.run(), name="history"),
                 ]
+                if self.config.web.enabled:
+                    service.append(tg.create_task(self._console(), name="console"))
                 devices = [
                     tg.create_task(supervise(d), name=f"driver-{d.config.id}") for d in self.drivers
                 ]
@@ -173,6 +220,10 @@ class Gateway:
             self.db.sync()
             self.db.close()
             log.info("stopped")
+
+    async def _console(self) -> None:
+        console = Console(self, self.config.web)
+        await serve(console.app, self.config.web)
 
 
 async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:

@@ -11,6 +11,7 @@ import getpass
 import json
 import logging
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -30,10 +31,11 @@ from rich.table import Table
 
 from gateway.app import Gateway, run_until_signalled
 from gateway.audit import AuditLog
-from gateway.broker import embedded_broker
+from gateway.broker import embedded_broker, free_port
 from gateway.commands import sign_command
 from gateway.config import GatewayConfig, MqttSettings, load_config
-from gateway.db import Database, Record
+from gateway.db import Database
+from gateway.deliveries import deliveries, delivery
 from gateway.errors import ConfigError, GatewayError
 from gateway.messages import new_ulid
 from gateway.outbox import Outbox
@@ -41,6 +43,7 @@ from gateway.platform import SimulatedPlatform
 from gateway.residents import PhotoResult, ResidentError, Residents
 from gateway.topics import Topics
 from gateway.uplink import Observer, ReceivedMessage
+from gateway.web.auth import UserError, Users
 from vision.enrollment import Recognizer
 from vision.errors import VisionError as VisionImageError
 from vision.faces import Image, load_image
@@ -59,6 +62,7 @@ command_app = typer.Typer(help="Send commands to a gateway.", no_args_is_help=Tr
 deliveries_app = typer.Typer(help="Parcels in the lockers, held and past.", no_args_is_help=True)
 residents_app = typer.Typer(help="Residents the gate recognises.", no_args_is_help=True)
 audit_app = typer.Typer(help="The log of access and enrollment decisions.", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts of the web console.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(keys_app, name="keys")
@@ -66,6 +70,7 @@ app.add_typer(command_app, name="command")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(residents_app, name="residents")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
 
 err = Console(stderr=True)
 out = Console()
@@ -163,21 +168,6 @@ def outbox_stats(
     out.print(table)
 
 
-#: Stored with a delivery but never shown: the code's hash is a secret too.
-_HIDDEN = frozenset({"code_hash", "code_salt", "pending_code", "record"})
-
-
-def _delivery(record: Record) -> dict[str, Any]:
-    shown = {k: v for k, v in record.body.items() if k not in _HIDDEN}
-    return {
-        "id": record.id,
-        "device": record.device,
-        **shown,
-        "status": record.status,
-        "updated": record.updated,
-    }
-
-
 @deliveries_app.command("list")
 def deliveries_list(
     config: ConfigOption,
@@ -190,7 +180,7 @@ def deliveries_list(
     """Deliveries, newest first."""
     cfg = _load(config)
     with _database(cfg) as db:
-        found = [_delivery(r) for r in db.records("deliveries", status=status, limit=limit)]
+        found = deliveries(db, status=status, limit=limit)
     if as_json:
         out.print_json(data=found)
         return
@@ -213,22 +203,21 @@ def deliveries_list(
 
 @deliveries_app.command("show")
 def deliveries_show(
-    delivery: Annotated[str, typer.Argument(metavar="ID", help="The delivery_ref.")],
+    ref: Annotated[str, typer.Argument(metavar="ID", help="The delivery_ref.")],
     config: ConfigOption,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """One delivery with its temperature record."""
     cfg = _load(config)
     with _database(cfg) as db:
-        record = db.record("deliveries", delivery)
-    if record is None:
-        err.print(f"no delivery {delivery!r}: `gateway deliveries list` shows those there are")
+        found = delivery(db, ref)
+    if found is None:
+        err.print(f"no delivery {ref!r}: `gateway deliveries list` shows those there are")
         raise typer.Exit(1)
-    found = _delivery(record)
     if as_json:
         out.print_json(data=found)
         return
-    table = Table(title=f"delivery {delivery}", show_header=False)
+    table = Table(title=f"delivery {ref}", show_header=False)
     temperature = found.pop("temperature", None) or {}
     for key, value in found.items():
         table.add_row(key, str(value))
@@ -551,6 +540,81 @@ def residents_resume(resident: str, config: ConfigOption, by: ByOption = None) -
     out.print(f"resumed {resident}")
 
 
+RoleOption = Annotated[
+    str, typer.Option("--role", help="manager (residents, everything) or installer (+ config).")
+]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@contextlib.contextmanager
+def _users(config: Path) -> Iterator[Users]:
+    cfg = _load(config)
+    with _database(cfg, create=True) as db:
+        users = Users(db)
+        try:
+            yield users
+        except UserError as refused:
+            err.print(str(refused), markup=False)
+            raise typer.Exit(1) from None
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    config: ConfigOption,
+    role: RoleOption = "manager",
+    password_stdin: PasswordStdin = False,
+    by: ByOption = None,
+) -> None:
+    """Add a console account (the password is asked twice, or read with --password-stdin)."""
+    with _users(config) as users:
+        user = users.add(name, role, _password(password_stdin), actor=_actor(by))
+    out.print(f"added {user.name} ({user.role}); they log in at the console", highlight=False)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: str, config: ConfigOption, password_stdin: PasswordStdin = False, by: ByOption = None
+) -> None:
+    """Set a new password (also unlocks the account and logs it out everywhere)."""
+    with _users(config) as users:
+        users.set_password(name, _password(password_stdin), actor=_actor(by))
+    out.print(f"new password for {name}; their sessions have ended", highlight=False)
+
+
+@users_app.command("remove")
+def users_remove(name: str, config: ConfigOption, by: ByOption = None) -> None:
+    """Remove a console account (its sessions end at once)."""
+    with _users(config) as users:
+        users.remove(name, actor=_actor(by))
+    out.print(f"removed {name}", highlight=False)
+
+
+@users_app.command("list")
+def users_list(config: ConfigOption, as_json: JsonOption = False) -> None:
+    """The console's accounts."""
+    with _users(config) as users:
+        found = users.all()
+    if as_json:
+        out.print_json(data=[u.__dict__ for u in found])
+        return
+    table = Table(title="console accounts")
+    for column in ("name", "role", "created", "last login", "locked"):
+        table.add_column(column)
+    for u in found:
+        table.add_row(u.name, u.role, u.created, u.last_login or "-", "yes" if u.locked else "")
+    out.print(table if found else "no accounts: `gateway users add NAME --role manager`")
+
+
 @residents_app.command("identify")
 def residents_identify(
     photos: Annotated[list[Path], typer.Argument(metavar="PHOTO...")],
@@ -737,7 +801,36 @@ def demo(
         if config is None:
             cfg.data_dir = Path(scratch)
         _demo_residents(cfg)
+        _demo_console(cfg)
         asyncio.run(_demo(cfg, broker, duration, live))
+
+
+#: The demo's console accounts (a scratch database: these exist only while the demo runs).
+DEMO_USERS = (("manager", "manager", "demo-manager"), ("installer", "installer", "demo-installer"))
+
+
+def _demo_console(cfg: GatewayConfig) -> None:
+    """Make the demo's console accounts, and take another port when the configured one is
+    busy (another program, or a second demo)."""
+    if not cfg.web.enabled:
+        return
+    with socket.socket() as probe:
+        try:
+            probe.bind((cfg.web.host, cfg.web.port))
+        except OSError:
+            cfg.web.port = free_port()
+    with _database(cfg, create=True) as db:
+        users = Users(db)
+        for name, role, password in DEMO_USERS:
+            if users.get(name) is None:
+                users.add(name, role, password, actor="demo")
+    name, _, password = DEMO_USERS[0]
+    out.print(
+        f"demo: console at http://{cfg.web.host}:{cfg.web.port}/ — log in as {name} / "
+        f"{password} (or {DEMO_USERS[1][0]} / {DEMO_USERS[1][2]})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _demo_residents(cfg: GatewayConfig) -> None:

@@ -14,7 +14,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gateway.devices import DeviceConfig, driver_class
 from gateway.errors import ConfigError, ConfigProblem, DriverNotFound
@@ -33,6 +41,7 @@ __all__ = [
     "SimulatedResident",
     "SimulationSettings",
     "TlsSettings",
+    "WebSettings",
     "load_config",
     "parse_config",
 ]
@@ -180,6 +189,36 @@ class ResidentSettings(_Strict):
     keep_photos: bool = False
 
 
+class WebSettings(_Strict):
+    """The property manager's console: web pages on the office network."""
+
+    enabled: bool = False
+    #: ``0.0.0.0``: every interface of the box (the office LAN); ``127.0.0.1``: this box only.
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=1, le=65535)
+    #: Serve HTTPS with this certificate and key (PEM files); the cookies are then Secure.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: Behind a reverse proxy that terminates TLS: the cookies are Secure.
+    behind_tls_proxy: bool = False
+    #: A session ends after this long without a request, and after ``session_max_hours``.
+    session_idle_minutes: float = Field(default=30, gt=0, le=1440)
+    session_max_hours: float = Field(default=12, gt=0, le=168)
+    #: This many wrong passwords in a row lock the account for ``lockout_minutes``.
+    lockout_failures: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: float = Field(default=15, gt=0, le=1440)
+    #: The largest photo accepted for enrollment.
+    max_upload_mb: float = Field(default=8, gt=0, le=64)
+    #: How long device history is kept for the charts.
+    history_days: float = Field(default=30, gt=0, le=365)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> WebSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: set both, or neither")
+        return self
+
+
 class GatewayConfig(_Strict):
     """The whole configuration of one gateway."""
 
@@ -193,6 +232,7 @@ class GatewayConfig(_Strict):
     commands: CommandSettings = Field(default_factory=CommandSettings)
     simulation: SimulationSettings = Field(default_factory=SimulationSettings)
     residents: ResidentSettings = Field(default_factory=ResidentSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     devices: list[DeviceConfig] = Field(default_factory=list)
 
     @property
@@ -269,6 +309,10 @@ def parse_config(
     photos = config.simulation.photos_dir
     if base_dir is not None and photos is not None and not photos.is_absolute():
         config.simulation.photos_dir = (base_dir / photos).resolve()
+    for name in ("tls_cert", "tls_key"):
+        value = getattr(config.web, name)
+        if base_dir is not None and value is not None and not value.is_absolute():
+            setattr(config.web, name, (base_dir / value).resolve())
     config.devices = devices
     return config
 

@@ -76,6 +76,23 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (resident, n)
     );
     """,
+    """
+    CREATE TABLE history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, type TEXT NOT NULL,
+        ts TEXT NOT NULL, severity TEXT, name TEXT, data TEXT NOT NULL
+    );
+    CREATE INDEX history_device ON history (device, type, ts);
+    CREATE INDEX history_events ON history (type, id);
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, created TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0, locked_until REAL NOT NULL DEFAULT 0,
+        last_login TEXT
+    );
+    CREATE TABLE sessions (
+        digest TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL,
+        created REAL NOT NULL, seen REAL NOT NULL
+    );
+    """,
 )
 
 
@@ -248,7 +265,7 @@ class Database:
 
 _TABLES = (
     "meta", "outbox", "seen_commands", "device_state", "records",
-    "residents", "templates", "audit", "photos",
+    "residents", "templates", "audit", "photos", "history", "users",
 )  # fmt: skip
 
 

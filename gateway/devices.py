@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from gateway.clock import Clock
     from gateway.db import DeviceStore
     from gateway.hardware import Hardware
+    from gateway.history import History
     from gateway.outbox import Outbox, Priority
     from gateway.residents import Residents
     from gateway.topics import Topics
@@ -124,6 +125,7 @@ class DriverContext:
         runtime: Runtime,
         data_dir: Path,
         residents: Residents | None = None,
+        history: History | None = None,
     ) -> None:
         self.config = config
         self.device_id = config.id
@@ -136,6 +138,10 @@ class DriverContext:
         self.data_dir = data_dir
         #: The residents the gate knows, and (``residents.audit``) the audit log.
         self.residents = residents
+        #: The console's copy of what this device publishes.
+        self.history = history
+        if history is not None:
+            history.register(config.id, config.kind)
         self.log = logging.getLogger(f"gateway.device.{config.id}")
         self._outbox = outbox
         self._topics = topics
@@ -196,6 +202,8 @@ class DriverContext:
         await self._outbox.put_envelope(
             self._topics.device(self.device_id, type_), render, priority, retain=retain
         )
+        if self.history is not None:
+            self.history.add(self.device_id, self.kind, type_, ts, data)
 
 
 class Driver(ABC):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from gateway.devices import hardware_class
-from gateway.errors import DeviceUnavailable
+from gateway.errors import DeviceUnavailable, GatewayError
 from vision.camera import FrameSource, VideoCapture
 from vision.errors import VisionError
 
@@ -52,6 +52,11 @@ class Hardware(Protocol):
         """Whatever the hardware needs to do while the gateway runs (the simulation lives)."""
         ...
 
+    async def simulate(self, request: dict[str, Any]) -> Any:
+        """Act on the simulated complex (``{"model", "action", "args"}``, as its control
+        channel takes); raises :class:`GatewayError` on real hardware."""
+        ...
+
     def close(self) -> None:
         """Release the pins."""
         ...
@@ -84,6 +89,9 @@ class GpioHardware:
 
     async def run(self) -> None:
         await asyncio.Event().wait()
+
+    async def simulate(self, request: dict[str, Any]) -> Any:
+        raise GatewayError("this gateway drives real hardware: there is nothing to simulate")
 
     def close(self) -> None:
         self.pin_factory.close()

@@ -10,13 +10,11 @@ with the templates). Every change is audited.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from cryptography.exceptions import InvalidTag
@@ -25,13 +23,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from gateway.audit import AuditLog
 from gateway.db import Database
 from gateway.errors import GatewayError, StorageError
+from gateway.keyfile import read_or_create_key
 from gateway.messages import isoformat
 from gateway.topics import Topics
 from vision.enrollment import Templates
 from vision.faces import Image
 
 __all__ = [
+    "DoorCamera",
     "EnrollmentReport",
+    "PhotoChecker",
     "PhotoResult",
     "Resident",
     "ResidentError",
@@ -106,7 +107,7 @@ class Residents:
 
     def _cipher(self) -> AESGCM:
         if self._aead is None:
-            self._aead = AESGCM(_key(self.key_file))
+            self._aead = AESGCM(read_or_create_key(self.key_file))
         return self._aead
 
     def _seal(self, resident: str, n: int, templates: Templates) -> bytes:
@@ -327,6 +328,22 @@ class Residents:
         self._db.set_meta("residents_version", str(self.version + 1), conn)
 
 
+@runtime_checkable
+class PhotoChecker(Protocol):
+    """A door that checks enrollment photos with its own recognizer (off the event loop)."""
+
+    async def assess_photos(
+        self, photos: Sequence[tuple[str, Image]]
+    ) -> tuple[list[Templates], list[PhotoResult]]: ...
+
+
+@runtime_checkable
+class DoorCamera(Protocol):
+    """A door whose camera's latest frame can be taken (to enroll someone standing there)."""
+
+    def snapshot(self) -> Image | None: ...
+
+
 class TemplateMaker(Protocol):
     """What turns an enrollment photo into templates (a Recognizer, in or out of process)."""
 
@@ -369,23 +386,3 @@ def _check(
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else isoformat(value)
-
-
-def _key(path: Path) -> bytes:
-    """The templates' key: read, or created with mode 0600 at first use."""
-    try:
-        key = path.read_bytes()
-    except FileNotFoundError:
-        key = AESGCM.generate_key(bit_length=256)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            return _key(path)
-        with os.fdopen(fd, "wb") as out:
-            out.write(key)
-            out.flush()
-            os.fsync(out.fileno())
-        return key
-    if len(key) != 32:
-        raise StorageError(f"{path} is not a 32-byte key; restore it from the backup")
-    return key

@@ -36,6 +36,7 @@ __all__ = [
     "Image",
     "SFace",
     "decode_image",
+    "encode_jpeg",
     "load_image",
 ]
 
@@ -106,6 +107,16 @@ def decode_image(data: bytes, name: str = "image") -> Image:
         raise VisionError(f"{name}: not an image OpenCV can read (JPEG or PNG expected)")
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     return np.asarray(rgb, dtype=np.uint8)
+
+
+def encode_jpeg(image: Image, quality: int = 90) -> bytes:
+    """An RGB image as JPEG bytes (a camera frame kept as an enrollment photo)."""
+    ok, buffer = cv2.imencode(
+        ".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
+    if not ok:
+        raise VisionError("the image could not be encoded as JPEG")
+    return bytes(buffer)
 
 
 def sharpness(image: Image, box: tuple[float, float, float, float]) -> float:

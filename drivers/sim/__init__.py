@@ -26,7 +26,7 @@ from drivers.sim.water import MockMCP3008, StationModel
 from drivers.sim.world import World
 from drivers.water import WaterStationConfig
 from gateway.clock import Clock
-from gateway.errors import DeviceUnavailable
+from gateway.errors import DeviceUnavailable, GatewayError
 
 __all__ = ["SimulatedHardware", "control_socket"]
 
@@ -88,6 +88,13 @@ class SimulatedHardware:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self.world.run(), name="sim-world")
             tg.create_task(self.control.serve(), name="sim-control")
+
+    async def simulate(self, request: dict[str, Any]) -> Any:
+        """One control-channel request, from inside the process (the console's)."""
+        try:
+            return await self.world.handle(request)
+        except (KeyError, TypeError, ValueError) as err:
+            raise GatewayError(str(err).strip("'\"")) from err
 
     def close(self) -> None:
         for camera in self.cameras.values():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from time import sleep
+from time import perf_counter, sleep
 from typing import Any
 
 from gpiozero.pins.mock import MockPin, MockTriggerPin
@@ -30,6 +30,16 @@ class SignalPin(MockPin):  # type: ignore[misc]
         return changed
 
 
+def _hold(seconds: float) -> None:
+    """Wait ``seconds`` to within microseconds: a plain sleep oversleeps by up to a
+    millisecond now and then, which an echo would report as 17 cm more."""
+    end = perf_counter() + seconds
+    if seconds > 0.002:
+        sleep(seconds - 0.0015)
+    while perf_counter() < end:
+        pass
+
+
 class RangerTriggerPin(MockTriggerPin):  # type: ignore[misc]
     """An HC-SR04 trigger pin: each pulse makes the echo pin high for as long as the
     world's ``echo_time()`` says (``None``: no echo, a dead or blinded sensor)."""
@@ -50,7 +60,7 @@ class RangerTriggerPin(MockTriggerPin):  # type: ignore[misc]
             return
         sleep(0.0002)  # the sensor's own delay before its burst returns
         self.echo_pin.drive_high()
-        sleep(duration)
+        _hold(duration)
         self.echo_pin.drive_low()
 
     def trim_history(self) -> None:

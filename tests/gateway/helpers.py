@@ -8,6 +8,7 @@ from typing import Any
 
 from gpiozero.pins.mock import MockFactory
 
+from gateway.errors import GatewayError
 from gateway.messages import render_envelope
 from vision.camera import Replay
 
@@ -33,6 +34,9 @@ class MockHardware:
 
     async def run(self) -> None:
         await asyncio.Event().wait()
+
+    async def simulate(self, request: dict[str, Any]) -> Any:
+        raise GatewayError("mock pins only: nothing to simulate")
 
     def close(self) -> None:
         self.pin_factory.close()

@@ -1,0 +1,198 @@
+"""What the console shows: each device's latest state and readings, and their recent past.
+
+Every message a driver publishes passes through :meth:`History.add` as well as the outbox.
+The latest state and telemetry stay in memory; telemetry and events are also written to the
+``history`` table in batches (a ``kill -9`` can lose the last few seconds of this local copy;
+the outbox, not this, is what guarantees delivery upstream). Secret values (a pickup code)
+are redacted before anything is kept. Old rows are pruned by age and by count per device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from gateway.clock import Clock
+from gateway.db import Database
+from gateway.messages import isoformat, redacted
+
+__all__ = ["DeviceView", "Entry", "History"]
+
+log = logging.getLogger(__name__)
+
+#: How often pending rows are written, and how often old ones are pruned.
+FLUSH_S = 2.0
+PRUNE_S = 3600.0
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One kept telemetry sample or event."""
+
+    id: int
+    device: str
+    type: str
+    ts: str
+    data: dict[str, Any]
+    severity: str | None = None
+    name: str | None = None
+
+
+@dataclass
+class DeviceView:
+    """A device as the console sees it now."""
+
+    id: str
+    kind: str
+    state: dict[str, Any] = field(default_factory=dict)
+    telemetry: dict[str, Any] = field(default_factory=dict)
+    telemetry_ts: str | None = None
+    last_event: Entry | None = None
+
+    @property
+    def available(self) -> bool:
+        """False before the device's first state and while it is faulty or restarting."""
+        return bool(self.state.get("available", False))
+
+
+class History:
+    """Recent telemetry and events per device, and every device's latest view."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        keep_days: float = 30.0,
+        max_rows_per_device: int = 50_000,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self.keep_days = keep_days
+        self.max_rows_per_device = max_rows_per_device
+        self._views: dict[str, DeviceView] = {}
+        self._pending: list[tuple[str, str, str, str | None, str | None, str]] = []
+        self._failed = False
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def register(self, device: str, kind: str) -> DeviceView:
+        """Make a device known (it shows, unavailable, before its first message)."""
+        return self._views.setdefault(device, DeviceView(device, kind))
+
+    def add(self, device: str, kind: str, type_: str, ts: str, data: dict[str, Any]) -> None:
+        """Keep one published message (``telemetry``, ``event`` or ``state``)."""
+        view = self.register(device, kind)
+        clean = redacted(data)
+        if type_ == "state":
+            view.state = clean
+            return
+        if type_ == "telemetry":
+            view.telemetry, view.telemetry_ts = clean, ts
+            self._pending.append((device, type_, ts, None, None, json.dumps(clean)))
+            return
+        body = {k: v for k, v in clean.items() if k not in ("event", "severity")}
+        name, severity = str(clean.get("event", "")), str(clean.get("severity", "info"))
+        view.last_event = Entry(0, device, type_, ts, body, severity, name)
+        self._pending.append((device, type_, ts, severity, name, json.dumps(body)))
+
+    def flush(self) -> None:
+        """Write what is pending (best effort: this is a local copy, not the outbox)."""
+        rows, self._pending = self._pending, []
+        if not rows:
+            return
+        try:
+            with self._db.transaction() as conn:
+                conn.executemany(
+                    "INSERT INTO history (device, type, ts, severity, name, data) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            self._failed = False
+        except sqlite3.Error as err:
+            if not self._failed:
+                log.warning("the console's history could not be written (%s); dropped", err)
+            self._failed = True
+
+    def prune(self) -> int:
+        """Forget rows older than :attr:`keep_days` and beyond the per-device cap."""
+        cutoff = isoformat(self._clock.now() - timedelta(days=self.keep_days))
+        try:
+            with self._db.transaction() as conn:
+                removed = conn.execute("DELETE FROM history WHERE ts < ?", (cutoff,)).rowcount
+                for (device,) in conn.execute("SELECT DISTINCT device FROM history").fetchall():
+                    removed += conn.execute(
+                        "DELETE FROM history WHERE device = ? AND id <= ("
+                        "SELECT id FROM history WHERE device = ? ORDER BY id DESC "
+                        "LIMIT 1 OFFSET ?)",
+                        (device, device, self.max_rows_per_device),
+                    ).rowcount
+        except sqlite3.Error as err:
+            log.warning("the console's history could not be pruned: %s", err)
+            return 0
+        return removed
+
+    async def run(self) -> None:
+        """Flush every :data:`FLUSH_S` and prune every :data:`PRUNE_S` (real seconds)."""
+        loop = asyncio.get_running_loop()
+        pruned_at = loop.time()
+        self.prune()
+        try:
+            while True:
+                await asyncio.sleep(FLUSH_S)
+                self.flush()
+                if loop.time() - pruned_at >= PRUNE_S:
+                    pruned_at = loop.time()
+                    self.prune()
+        finally:
+            self.flush()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def views(self) -> list[DeviceView]:
+        return list(self._views.values())
+
+    def view(self, device: str) -> DeviceView | None:
+        return self._views.get(device)
+
+    def telemetry(self, device: str, since: datetime) -> list[Entry]:
+        """The device's telemetry from ``since`` on, oldest first."""
+        self.flush()
+        rows = self._db.conn.execute(
+            "SELECT id, device, type, ts, data FROM history "
+            "WHERE device = ? AND type = 'telemetry' AND ts >= ? ORDER BY ts, id",
+            (device, isoformat(since)),
+        )
+        return [Entry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+    def events(
+        self,
+        *,
+        device: str | None = None,
+        severity: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[Entry]:
+        """Events, newest first; ``before``: an :attr:`Entry.id` to page back from."""
+        self.flush()
+        where, params = ["type = 'event'"], []
+        if device:
+            where.append("device = ?")
+            params.append(device)
+        if severity:
+            where.append("severity = ?")
+            params.append(severity)
+        if before is not None:
+            where.append("id < ?")
+            params.append(str(before))
+        rows = self._db.conn.execute(
+            "SELECT id, device, type, ts, data, severity, name FROM history "
+            f"WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [Entry(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows]
