@@ -283,11 +283,11 @@ class EntryController(Driver):
             while True:
                 recognizer = await free.get()
                 frame = await loop.run_in_executor(self._worker, camera.read)
-                self._last_frame = frame
                 if frame is None:
                     free.put_nowait(recognizer)
                     await asyncio.sleep(1 / self.config.fps)
                     continue
+                self._last_frame = frame
                 future = loop.run_in_executor(self._worker, recognizer.decide, frame)
                 future.add_done_callback(release(recognizer))
                 await decided.put(future)

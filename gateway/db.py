@@ -23,7 +23,7 @@ from typing import Any
 
 from gateway.errors import StorageError
 
-__all__ = ["Database", "DeviceStore", "Record"]
+__all__ = ["Database", "DeviceStore", "Record", "is_full"]
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +309,11 @@ def _lock_or_refuse(lock_file: Path) -> int:
     os.ftruncate(fd, 0)
     os.write(fd, str(os.getpid()).encode())
     return fd
+
+
+def is_full(err: sqlite3.Error) -> bool:
+    """The disk, or the database's size limit (``max_file_mb``), is full."""
+    return getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(err)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ Every message a driver publishes passes through :meth:`History.add` as well as t
 The latest state and telemetry stay in memory; telemetry and events are also written to the
 ``history`` table in batches (a ``kill -9`` can lose the last few seconds of this local copy;
 the outbox, not this, is what guarantees delivery upstream). Secret values (a pickup code)
-are redacted before anything is kept. Old rows are pruned by age and by count per device.
+are redacted before anything is kept. Old rows are pruned by age and by count (shared
+fairly between the devices); when the disk or the database's size limit is reached, the
+oldest quarter of this history gives way, so the outbox keeps its room.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.clock import Clock
-from gateway.db import Database
+from gateway.db import Database, is_full
 from gateway.messages import isoformat, redacted
 
 __all__ = ["DeviceView", "Entry", "History"]
@@ -69,12 +71,13 @@ class History:
         clock: Clock,
         *,
         keep_days: float = 30.0,
-        max_rows_per_device: int = 50_000,
+        max_rows: int = 200_000,
     ) -> None:
         self._db = db
         self._clock = clock
         self.keep_days = keep_days
-        self.max_rows_per_device = max_rows_per_device
+        #: Rows kept in all (about 40 MB of readings): each device keeps its share.
+        self.max_rows = max_rows
         self._views: dict[str, DeviceView] = {}
         self._pending: list[tuple[str, str, str, str | None, str | None, str]] = []
         self._failed = False
@@ -106,18 +109,39 @@ class History:
         rows, self._pending = self._pending, []
         if not rows:
             return
+        for attempt in (1, 2):
+            try:
+                with self._db.transaction() as conn:
+                    conn.executemany(
+                        "INSERT INTO history (device, type, ts, severity, name, data) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                self._failed = False
+                return
+            except sqlite3.Error as err:
+                if attempt == 1 and is_full(err) and self._give_way():
+                    continue
+                if not self._failed:
+                    log.warning("the console's history could not be written (%s); dropped", err)
+                self._failed = True
+                return
+
+    def _give_way(self) -> bool:
+        """The disk is full: forget the oldest quarter of the history (the outbox, which
+        holds what upstream has not received, matters more). ``False``: nothing to forget."""
         try:
             with self._db.transaction() as conn:
-                conn.executemany(
-                    "INSERT INTO history (device, type, ts, severity, name, data) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-            self._failed = False
+                removed = conn.execute(
+                    "DELETE FROM history WHERE id <= (SELECT MIN(id) + (MAX(id) - MIN(id)) / 4 "
+                    "FROM history)"
+                ).rowcount
         except sqlite3.Error as err:
-            if not self._failed:
-                log.warning("the console's history could not be written (%s); dropped", err)
-            self._failed = True
+            log.warning("the console's history could not make room: %s", err)
+            return False
+        if removed:
+            log.warning("the disk is full: the console forgot its %d oldest readings", removed)
+        return removed > 0
 
     def prune(self) -> int:
         """Forget rows older than :attr:`keep_days` and beyond the per-device cap."""
@@ -125,12 +149,14 @@ class History:
         try:
             with self._db.transaction() as conn:
                 removed = conn.execute("DELETE FROM history WHERE ts < ?", (cutoff,)).rowcount
-                for (device,) in conn.execute("SELECT DISTINCT device FROM history").fetchall():
+                devices = [d for (d,) in conn.execute("SELECT DISTINCT device FROM history")]
+                share = self.max_rows // max(len(devices), 1)
+                for device in devices:
                     removed += conn.execute(
                         "DELETE FROM history WHERE device = ? AND id <= ("
                         "SELECT id FROM history WHERE device = ? ORDER BY id DESC "
                         "LIMIT 1 OFFSET ?)",
-                        (device, device, self.max_rows_per_device),
+                        (device, device, share),
                     ).rowcount
         except sqlite3.Error as err:
             log.warning("the console's history could not be pruned: %s", err)

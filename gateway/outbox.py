@@ -21,7 +21,7 @@ from enum import IntEnum
 from typing import Any
 
 from gateway.config import OutboxSettings
-from gateway.db import Database
+from gateway.db import Database, is_full
 from gateway.errors import StorageError
 
 __all__ = ["Outbox", "OutboxRow", "Priority"]
@@ -172,7 +172,7 @@ class Outbox:
                 break
             except sqlite3.OperationalError as err:
                 self._recount()
-                if "full" not in str(err):
+                if not is_full(err):
                     raise
                 if not self.disk_full:
                     log.error("the disk is full: dropping old telemetry to keep events")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from gateway.audit import AuditLog
 from gateway.cli import app
 from gateway.db import Database
 
@@ -175,3 +176,50 @@ def test_secrets_never_appear_in_config_check_output(tmp_path: Path) -> None:
     config.write_text(config.read_text() + "port = 0\n")  # an error names the key, not the secret
     result = runner.invoke(app, ["config", "check", str(config)])
     assert result.exit_code == 2 and "hunter2-secret" not in result.output
+
+
+def test_users_add_list_passwd_and_remove(tmp_path: Path) -> None:
+    config = tmp_path / "g.toml"
+    config.write_text(f'site = "s"\ngateway_id = "g"\ndata_dir = "{tmp_path}/data"\n')
+    c = ["--config", str(config)]
+    added = runner.invoke(
+        app, ["users", "add", "alice", *c, "--role", "manager", "--password-stdin"],
+        input="alice-manager-pw\n",
+    )  # fmt: skip
+    assert added.exit_code == 0 and "added alice (manager)" in added.output
+    # Typed twice at the prompt, hidden.
+    prompted = runner.invoke(
+        app, ["users", "add", "ivan", *c, "--role", "installer"],
+        input="ivan-installer-pw\nivan-installer-pw\n",
+    )  # fmt: skip
+    assert prompted.exit_code == 0 and "ivan-installer-pw" not in prompted.output
+    listed = json.loads(runner.invoke(app, ["users", "list", *c, "--json"]).output)
+    assert [(u["name"], u["role"]) for u in listed] == [("alice", "manager"), ("ivan", "installer")]
+    bad_role = runner.invoke(
+        app,
+        ["users", "add", "bob", *c, "--role", "admin", "--password-stdin"],
+        input="long-enough-pw\n",
+    )
+    assert (
+        bad_role.exit_code == 1
+        and "role 'admin': choose one of manager, installer" in bad_role.output
+    )
+    short = runner.invoke(app, ["users", "add", "bob", *c, "--password-stdin"], input="short\n")
+    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    changed = runner.invoke(
+        app, ["users", "passwd", "alice", *c, "--password-stdin"], input="a-new-password\n"
+    )
+    assert changed.exit_code == 0 and "sessions have ended" in changed.output
+    removed = runner.invoke(app, ["users", "remove", "ivan", *c])
+    assert removed.exit_code == 0
+    missing = runner.invoke(app, ["users", "remove", "ivan", *c])
+    assert missing.exit_code == 1 and "no user 'ivan'" in missing.output
+    db = Database(tmp_path / "data" / "gateway.sqlite3")
+    actions = [(e.action, e.subject) for e in AuditLog(db).entries()]
+    db.close()
+    assert actions == [
+        ("user_removed", "ivan"),
+        ("password_changed", "alice"),
+        ("user_added", "ivan"),
+        ("user_added", "alice"),
+    ]

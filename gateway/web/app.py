@@ -316,7 +316,7 @@ class Console:
         photos = choices[folder]
         try:
             await self.site.simulate(
-                {"model": device, "action": "walk_up", "args": {"photos": photos, "seconds": 3}}
+                {"model": device, "action": "walk_up", "args": {"photos": photos, "seconds": 10}}
             )
         except GatewayError as err:
             return self._page(request, "error.html", 400, message=str(err))

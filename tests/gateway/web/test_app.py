@@ -172,6 +172,17 @@ def test_a_wrong_password_is_refused_and_repeated_ones_lock_the_account(
     assert right.status_code == 401 and "locked" in right.text
 
 
+def test_many_failed_logins_from_one_computer_must_wait(client: TestClient) -> None:
+    for n in range(20):  # guessing names: no single account is locked
+        form = client.get("/login")
+        data = {"csrf": csrf_of(form.text), "name": f"guess{n}", "password": "guess"}
+        assert client.post("/login", data=data).status_code == 401
+    form = client.get("/login")
+    data = {"csrf": csrf_of(form.text), "name": "alice", "password": PASSWORDS["alice"]}
+    waited = client.post("/login", data=data)
+    assert waited.status_code == 429 and "wait 15 minutes" in waited.text
+
+
 def test_the_login_form_without_its_csrf_token_is_refused(client: TestClient) -> None:
     client.get("/login")
     response = client.post("/login", data={"name": "alice", "password": PASSWORDS["alice"]})
