@@ -233,6 +233,8 @@ class Console:
                 request, 403, "The login form expired (or cookies are off). Please try again."
             )
         client = request.client.host if request.client else "?"
+        if len(self._client_failures) > 10_000:  # a scan from many addresses: start afresh
+            self._client_failures.clear()
         failures = self._client_failures.setdefault(client, deque())
         now = time.monotonic()
         while failures and now - failures[0] > CLIENT_WINDOW_S:

@@ -508,6 +508,28 @@ def test_each_photo_is_checked_at_once(client: TestClient, faces: Path) -> None:
     assert missing.status_code == 400 and "field 'photo'" in missing.json()["error"]
 
 
+def test_a_door_camera_without_a_picture_is_named_as_the_photos_problem(
+    client: TestClient, gateway: Gateway
+) -> None:
+    csrf = log_in(client, "alice")
+    assert "Or take a photo now with a door camera" in client.get("/residents/new").text
+    response = enroll(client, csrf, [], camera="gate-main")
+    assert response.status_code == 400
+    assert "camera gate-main: the camera of gate-main has no picture yet" in response.text
+    unknown = enroll(client, csrf, [], camera="bin-north-1")
+    assert "&#39;bin-north-1&#39; is not a door with a camera" in unknown.text
+
+
+def test_what_residents_typed_is_shown_as_text_never_as_markup(
+    client: TestClient, gateway: Gateway, faces: Path
+) -> None:
+    csrf = log_in(client, "alice")
+    name = '<script>alert("x")</script>'
+    enroll(client, csrf, [("1.jpg", photo(faces, "Tony_Blair", 1))], name=name)
+    page = client.get("/residents/A-12-kim").text
+    assert name not in page and "&lt;script&gt;" in page
+
+
 def test_suspend_resume_and_remove_with_confirmation(
     client: TestClient, gateway: Gateway, faces: Path
 ) -> None:
