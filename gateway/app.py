@@ -223,6 +223,11 @@ class Gateway:
 
     async def _console(self) -> None:
         console = Console(self, self.config.web)
+        if not console.users.all():
+            log.warning(
+                "the console has no accounts yet: `gateway users add NAME --role manager "
+                "--config FILE` makes one"
+            )
         await serve(console.app, self.config.web)
 
 

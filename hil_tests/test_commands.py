@@ -92,6 +92,10 @@ async def test_a_command_flood_is_dropped_while_telemetry_flows(
     await upstream.send("gateway", "ping", sign_command(key_pair[0], topic, "after", {}))
     reply = await upstream.wait_for(lambda: upstream.replies().get("after"), timeout=20)
     assert reply["ok"], reply
+    elapsed = time.monotonic() - started
     flood_replies = [m for m in upstream.messages if m.topic == TOPICS.reply("flood")]
-    assert len(flood_replies) <= 100, len(flood_replies)  # a burst, then nothing stored
+    # The device topic's bucket: a burst of 30, then 10 a second, however long the flood
+    # took to send and to drain (a slow machine takes longer, and refills more).
+    allowed = 30 + 10 * elapsed
+    assert len(flood_replies) <= allowed, (len(flood_replies), elapsed)
     assert gateway.alive and sent_s < 60

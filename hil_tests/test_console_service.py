@@ -99,7 +99,9 @@ async def test_a_console_that_cannot_listen_leaves_the_devices_running(
     try:
         await upstream.wait_for(lambda: len(upstream.envelopes("telemetry")) >= 3, timeout=60)
         assert process.alive
-        assert f"the console cannot listen on 127.0.0.1:{port}" in process.log()
+        log = process.log()
+        assert f"the console cannot listen on 127.0.0.1:{port}" in log
+        assert "the console has no accounts yet: `gateway users add NAME" in log
     finally:
         taken.close()
         assert process.signal(signal.SIGTERM) == 0, process.log()

@@ -9,6 +9,7 @@ change goes through the same code as the CLI and the signed commands and is audi
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -40,6 +41,7 @@ from gateway.topics import Topics
 from gateway.web.auth import LoginRefused, Session, Sessions, Signer, Users
 from gateway.web.devices import device_page, people, summary
 from gateway.web.site import Site
+from vision.enrollment import Templates
 from vision.errors import VisionError
 from vision.faces import Image, decode_image, encode_jpeg
 
@@ -53,6 +55,8 @@ LOGIN_COOKIE = "cg_login"
 #: Failed logins from one address before it must wait (whatever names it tries).
 CLIENT_FAILURES, CLIENT_WINDOW_S = 20, 900.0
 MAX_PHOTOS = 10
+#: Frames tried, this far apart, when enrolling with a door's camera.
+CAMERA_TRIES, CAMERA_INTERVAL_S = 5, 0.3
 SEVERITIES = ("info", "warning", "critical")
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -434,15 +438,13 @@ class Console:
         if errors:
             return self._enroll_page(request, 400, values, errors)
         photos, originals, refused = await self._read_photos(uploads)
-        if values["camera"]:
-            try:
-                frame = await self.site.capture(values["camera"])
-                photos.append((f"camera {values['camera']}", frame))
-                originals.append(encode_jpeg(frame))
-            except (GatewayError, VisionError) as err:
-                refused.append(PhotoResult(f"camera {values['camera']}", False, str(err)))
         good, results = await self.site.assess_photos(photos) if photos else ([], [])
-        results = refused + results
+        results, originals = refused + results, [b""] * len(refused) + originals
+        if values["camera"]:
+            templates, result, original = await self._from_camera(values["camera"])
+            good += templates
+            results.append(result)
+            originals.append(original)
         try:
             report = self.site.residents.add(
                 values["resident_id"],
@@ -453,7 +455,7 @@ class Console:
                 actor=self._actor(request),
                 valid_until=valid_until,
                 welfare_check=values["welfare_check"],
-                originals=[b""] * len(refused) + originals,
+                originals=originals,
             )
         except ResidentError as err:
             field = "photos" if not good else "resident_id"
@@ -467,6 +469,24 @@ class Console:
             results=results,
             history=self.site.residents.audit.entries(subject=resident.id, limit=50),
         )
+
+    async def _from_camera(self, door: str) -> tuple[list[Templates], PhotoResult, bytes]:
+        """The first good frame of a few from a door's camera (the resident stands in front
+        of it; one frame may catch them turning or blurred): its templates, its result and
+        its JPEG (kept only with ``keep_photos``)."""
+        label = f"camera {door}"
+        result = PhotoResult(label, False, "no frame")
+        for attempt in range(CAMERA_TRIES):
+            if attempt:
+                await asyncio.sleep(CAMERA_INTERVAL_S)
+            try:
+                frame = await self.site.capture(door)
+            except GatewayError as err:
+                return [], PhotoResult(label, False, str(err)), b""
+            good, (result,) = await self.site.assess_photos([(label, frame)])
+            if good:
+                return good, result, encode_jpeg(frame)
+        return [], result, b""
 
     async def _read_photos(
         self, uploads: list[UploadFile]
