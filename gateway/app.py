@@ -216,6 +216,7 @@ class Gateway:
                 await _cancel_all(service)
         finally:
             self.hardware.close()
+            self.history.close()
             self.outbox.close()
             self.db.sync()
             self.db.close()

@@ -23,7 +23,7 @@ from gateway.clock import Clock
 from gateway.db import Database, is_full
 from gateway.messages import isoformat, redacted
 
-__all__ = ["DeviceView", "Entry", "History"]
+__all__ = ["DeviceView", "Entry", "History", "Readings"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,39 @@ class DeviceView:
         return bool(self.state.get("available", False))
 
 
+Point = tuple[datetime, Any]
+
+
+class Readings:
+    """One device's recent telemetry, fields picked out by SQLite's JSON functions (in C,
+    without Python's GIL: a week of readings does not stall the gateway's event loop)."""
+
+    _WHERE = "h.device = ? AND h.type = 'telemetry' AND h.ts >= ?"
+
+    def __init__(self, conn: sqlite3.Connection, device: str, since: str) -> None:
+        self._conn = conn
+        self._where = (device, since)
+
+    def series(self, field: str) -> list[Point]:
+        """``(time, value)`` of a top-level field, oldest first (``None`` where missing)."""
+        rows = self._conn.execute(
+            f"SELECT h.ts, json_extract(h.data, ?) FROM history h WHERE {self._WHERE} "
+            "ORDER BY h.ts, h.id",
+            (f"$.{field}", *self._where),
+        )
+        return [(datetime.fromisoformat(ts), value) for ts, value in rows]
+
+    def row(self, array: str, key: str, field: str) -> list[Point]:
+        """``(time, value)`` of ``field`` in the element of list ``array`` whose ``id`` is
+        ``key`` (a compartment's temperature in a locker bank's reading)."""
+        rows = self._conn.execute(
+            f"SELECT h.ts, json_extract(j.value, ?) FROM history h, json_each(h.data, ?) j "
+            f"WHERE {self._WHERE} AND json_extract(j.value, '$.id') = ? ORDER BY h.ts, h.id",
+            (f"$.{field}", f"$.{array}", *self._where, key),
+        )
+        return [(datetime.fromisoformat(ts), value) for ts, value in rows]
+
+
 class History:
     """Recent telemetry and events per device, and every device's latest view."""
 
@@ -80,6 +113,7 @@ class History:
         self.max_rows = max_rows
         self._views: dict[str, DeviceView] = {}
         self._pending: list[tuple[str, str, str, str | None, str | None, str]] = []
+        self._reader: sqlite3.Connection | None = None
         self._failed = False
 
     # -- writing -----------------------------------------------------------------------------
@@ -178,6 +212,13 @@ class History:
         finally:
             self.flush()
 
+    def close(self) -> None:
+        """Write what is pending and close the reading connection."""
+        self.flush()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
     # -- reading -----------------------------------------------------------------------------
 
     def views(self) -> list[DeviceView]:
@@ -186,15 +227,13 @@ class History:
     def view(self, device: str) -> DeviceView | None:
         return self._views.get(device)
 
-    def telemetry(self, device: str, since: datetime) -> list[Entry]:
-        """The device's telemetry from ``since`` on, oldest first."""
+    def readings(self, device: str, since: datetime) -> Readings:
+        """The device's telemetry from ``since`` on, for charts; safe to read on another
+        thread (it has its own connection: WAL lets it read while the gateway writes)."""
         self.flush()
-        rows = self._db.conn.execute(
-            "SELECT id, device, type, ts, data FROM history "
-            "WHERE device = ? AND type = 'telemetry' AND ts >= ? ORDER BY ts, id",
-            (device, isoformat(since)),
-        )
-        return [Entry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+        if self._reader is None:
+            self._reader = self._db.connect()
+        return Readings(self._reader, device, isoformat(since))
 
     def events(
         self,

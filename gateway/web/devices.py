@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from gateway.history import DeviceView, Entry
+from gateway.history import DeviceView, Readings
 from gateway.web.charts import Series, bar_chart, line_chart
 
 __all__ = ["device_page", "people", "summary"]
@@ -89,14 +89,13 @@ def compartments(view: DeviceView) -> list[dict[str, Any]]:
 
 
 def device_page(
-    view: DeviceView, telemetry: list[Entry], now: datetime, *, compartment: str | None = None
+    view: DeviceView, readings: Readings, *, compartment: str | None = None
 ) -> dict[str, Any]:
     """The charts (SVG) and figures of one device's page."""
     page: dict[str, Any] = {"card": summary(view), "charts": []}
-    samples = [(datetime.fromisoformat(e.ts), e) for e in telemetry]
 
     def series(name: str, key: str) -> Series:
-        return Series(name, [(t, e.data.get(key)) for t, e in samples])
+        return Series(name, readings.series(key))
 
     if view.kind == "bin":
         fill = series("fill", "fill_percent")
@@ -118,8 +117,7 @@ def device_page(
         page["compartment"] = choice["id"] if choice else None
         if choice is not None:
             temperature = Series(
-                choice["id"],
-                [(t, _compartment_temp(e, choice["id"])) for t, e in samples],
+                choice["id"], readings.row("compartments", choice["id"], "temperature_c")
             )
             band = choice.get("band_c")
             page["charts"].append(
@@ -134,7 +132,7 @@ def device_page(
                 )
             )
     elif view.kind == "water_station":
-        page["charts"].append(("Litres per day", _daily_litres(samples)))
+        page["charts"].append(("Litres per day", _daily_litres(readings.series("litres_total"))))
         filter_left = series("filter", "filter_remaining_percent")
         page["charts"].append(
             (
@@ -155,20 +153,11 @@ def device_page(
     return page
 
 
-def _compartment_temp(entry: Entry, compartment: str) -> float | None:
-    for row in entry.data.get("compartments") or []:
-        if row.get("id") == compartment:
-            value = row.get("temperature_c")
-            return None if value is None else float(value)
-    return None
-
-
-def _daily_litres(samples: list[tuple[datetime, Entry]]) -> Markup:
+def _daily_litres(samples: list[tuple[datetime, Any]]) -> Markup:
     """Litres drawn each day: the growth of the station's total meter over the day."""
     last: dict[str, float] = {}
     first: dict[str, float] = {}
-    for t, e in samples:
-        total = e.data.get("litres_total")
+    for t, total in samples:
         if total is None:
             continue
         day = t.strftime("%d %b")

@@ -45,8 +45,8 @@ def test_telemetry_and_events_survive_a_restart_and_filter(tmp_path: Path) -> No
     history.flush()
     db.close()
     again = History(Database(tmp_path / "g.sqlite3"), clock)
-    recent = again.telemetry("bin-1", clock.now() - timedelta(hours=1))
-    assert [e.data["fill_percent"] for e in recent] == [30, 10]
+    recent = again.readings("bin-1", clock.now() - timedelta(hours=1)).series("fill_percent")
+    assert [value for _, value in recent] == [30, 10]
     assert [e.name for e in again.events()] == ["cpu_hot", "bin_full"]
     assert [e.name for e in again.events(severity="warning")] == ["bin_full"]
     assert [e.name for e in again.events(device="gw")] == ["cpu_hot"]
@@ -64,9 +64,23 @@ def test_old_rows_and_rows_over_a_devices_share_are_pruned(tmp_path: Path) -> No
     history.flush()
     assert history.prune() == 1 + 20 + 20
     since = clock.now() - timedelta(days=3)
-    assert history.telemetry("old", since) == []
-    kept = history.telemetry("a", since)
-    assert [e.data["fill_percent"] for e in kept] == list(range(20, 30))
+    assert history.readings("old", since).series("fill_percent") == []
+    kept = history.readings("a", since).series("fill_percent")
+    assert [value for _, value in kept] == list(range(20, 30))
+
+
+def test_a_field_of_one_row_of_a_list_is_read_as_a_series(tmp_path: Path) -> None:
+    clock = RealClock()
+    history = History(Database(tmp_path / "g.sqlite3"), clock)
+    for minutes, (c07, c08) in ((20, (3.0, 4.0)), (10, (3.5, None)), (0, (3.2, 9.5))):
+        rows = [{"id": "C07", "temperature_c": c07}, {"id": "C08", "temperature_c": c08}]
+        history.add(
+            "lockers", "locker_bank", "telemetry", at(clock, minutes), {"compartments": rows}
+        )
+    readings = history.readings("lockers", clock.now() - timedelta(hours=1))
+    assert [v for _, v in readings.row("compartments", "C08", "temperature_c")] == [4.0, None, 9.5]
+    assert [v for _, v in readings.row("compartments", "C09", "temperature_c")] == []
+    history.close()
 
 
 def test_a_full_disk_makes_the_history_give_way(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 
@@ -74,6 +75,13 @@ async def test_drains_in_order_deletes_after_puback_and_survives_a_restart(
         assert outbox.depth == 50
         broker.start()
         await eventually(lambda: outbox.depth == 0)
+
+    def received() -> set[int]:
+        return {m.json()["seq"] for m in seen if m.topic.endswith("/telemetry")}
+
+    # The observer's session queued what arrived while it reconnected: let it catch up.
+    with contextlib.suppress(TimeoutError):
+        await eventually(lambda: len(received()) >= 253)
     watcher.cancel()
     envelopes = [m.json() for m in seen if m.topic.endswith("/telemetry")]
     seqs = [e["seq"] for e in envelopes]
