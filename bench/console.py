@@ -190,14 +190,7 @@ def writes(tmp: Path) -> None:
     print("\n3. history cost per published message (a 12-compartment reading)")
     print(f"JSON of the message (baseline): {baseline:.1f} us; add + batched write: "
           f"{cost:.1f} us; ratio {cost / baseline:.1f} (goal <= 3)")  # fmt: skip
-    close(gateway)
-
-
-def close(gateway: Gateway) -> None:
-    for driver in gateway.drivers:
-        driver.close()
-    gateway.hardware.close()
-    gateway.db.close()
+    gateway.close()
 
 
 def main() -> None:
@@ -218,7 +211,7 @@ def main() -> None:
         console.users.add("bench", "manager", PASSWORD)
         pages(console, args.requests)
         asyncio.run(lag(console, gateway, args.requests))
-        close(gateway)
+        gateway.close()
         writes(Path(scratch))
 
 

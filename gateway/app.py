@@ -215,12 +215,19 @@ class Gateway:
                 await self.uplink.stop()
                 await _cancel_all(service)
         finally:
-            self.hardware.close()
-            self.history.close()
-            self.outbox.close()
-            self.db.sync()
-            self.db.close()
+            self.close()
             log.info("stopped")
+
+    def close(self) -> None:
+        """Release everything (also for a gateway that never ran): each driver's outputs in
+        their safe state and closed, the pins, the history, the outbox, the database."""
+        for driver in self.drivers:
+            driver.close()
+        self.hardware.close()
+        self.history.close()
+        self.outbox.close()
+        self.db.sync()
+        self.db.close()
 
     async def _console(self) -> None:
         console = Console(self, self.config.web)

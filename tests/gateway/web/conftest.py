@@ -33,18 +33,11 @@ def make_gateway(data_dir: Path, recognizer: Recognizer | None = None) -> Gatewa
     return gateway
 
 
-def close(gateway: Gateway) -> None:
-    for driver in gateway.drivers:
-        driver.close()
-    gateway.hardware.close()
-    gateway.db.close()
-
-
 @pytest.fixture
 def gateway(tmp_path: Path, recognizer: Recognizer) -> Iterator[Gateway]:
     made = make_gateway(tmp_path / "data", recognizer)
     yield made
-    close(made)
+    made.close()
 
 
 @pytest.fixture

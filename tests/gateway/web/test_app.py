@@ -16,7 +16,7 @@ from gateway.app import Gateway
 from gateway.messages import isoformat
 from gateway.web import Console
 from gateway.web.auth import Users
-from tests.gateway.web.conftest import PASSWORDS, close, csrf_of, log_in, make_gateway
+from tests.gateway.web.conftest import PASSWORDS, csrf_of, log_in, make_gateway
 from vision.faces import encode_jpeg, load_image
 
 PAGES = [
@@ -231,7 +231,7 @@ def test_a_session_cookie_from_another_gateway_is_refused(
         response = client.get("/", follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/login")
     finally:
-        close(other)
+        other.close()
 
 
 def test_forms_without_the_sessions_csrf_token_or_from_another_site_are_refused(
