@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from bench.faces import DEFAULT, measurement_set
 from vision.faces import Dlib, SFace, load_image
 from vision.gallery import Gallery, Match
 
@@ -202,13 +203,12 @@ def _pct(pair: list[int]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--faces", type=Path, default=Path(__file__).parents[2] / "shared" / "faces"
-    )
+    parser.add_argument("--faces", type=Path, default=DEFAULT)
     parser.add_argument("--splits", type=int, default=50)
     parser.add_argument("-k", type=int, default=2)
     parser.add_argument("-n", type=int, default=3)
     options = parser.parse_args()
+    options.faces = measurement_set(options.faces, "lfw10/images", "dlib/examples/johns")
     started = time.perf_counter()
     everyone = photos(options.faces)
     missing = sum(p.sface is None for p in everyone)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.faces import DEFAULT, measurement_set
 from drivers.sim.gate import framed, street
 from gateway.app import Gateway
 from gateway.broker import MosquittoBroker
@@ -194,11 +195,10 @@ def gallery_times() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--faces", type=Path, default=Path(__file__).parents[2] / "shared" / "faces"
-    )
+    parser.add_argument("--faces", type=Path, default=DEFAULT)
     parser.add_argument("--walkups", type=int, default=20)
     options = parser.parse_args()
+    options.faces = measurement_set(options.faces, "lfw10/images")
     cost = frame_costs(options.faces)
     asyncio.run(unlock_and_lag(options.faces, options.walkups, cost))
     gallery_times()

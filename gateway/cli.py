@@ -36,6 +36,7 @@ from gateway.commands import sign_command
 from gateway.config import GatewayConfig, MqttSettings, load_config
 from gateway.db import Database
 from gateway.deliveries import deliveries, delivery
+from gateway.devices import hardware_class
 from gateway.errors import ConfigError, GatewayError
 from gateway.messages import new_ulid
 from gateway.outbox import Outbox
@@ -79,12 +80,22 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The gateway'
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
 
 
-def _setup_logging(level: str) -> None:
+#: Libraries whose INFO lines say nothing a newcomer to the demo needs (the embedded broker's
+#: state machine, the web server's requests); shown with ``gateway demo --verbose``.
+_CHATTY_LIBRARIES = ("amqtt", "transitions", "uvicorn", "uvicorn.access", "uvicorn.error")
+
+
+def _setup_logging(level: str, *, libraries: str | None = None) -> None:
+    """The gateway's log on stderr at ``level``; third-party loggers at ``libraries`` when
+    given."""
     logging.basicConfig(
         level=level.upper(),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
+    if libraries is not None:
+        for name in _CHATTY_LIBRARIES:
+            logging.getLogger(name).setLevel(libraries.upper())
 
 
 def _load(path: Path) -> GatewayConfig:
@@ -791,12 +802,16 @@ def demo(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="Default: config/demo.toml")
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also the broker's and web server's logs.")
+    ] = False,
 ) -> None:
     """Run the simulated complex with an embedded broker and show what upstream receives."""
     path = config or DEMO_CONFIG
     cfg = _load(path)
     live = sys.stdout.isatty()
-    _setup_logging("warning" if live else cfg.log_level)
+    level = "warning" if live and not verbose else cfg.log_level
+    _setup_logging(level, libraries=level if verbose else "warning")
     with tempfile.TemporaryDirectory(prefix="cg-demo-") as scratch:
         if config is None:
             cfg.data_dir = Path(scratch)
@@ -824,9 +839,25 @@ def _demo_console(cfg: GatewayConfig) -> None:
         for name, role, password in DEMO_USERS:
             if users.get(name) is None:
                 users.add(name, role, password, actor="demo")
+
+
+async def _announce_console(cfg: GatewayConfig) -> None:
+    """Print the console's address and logins once it answers (not before: a newcomer who
+    opens it at once must find it there)."""
+    if not cfg.web.enabled:
+        return
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(cfg.web.host, cfg.web.port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        break
+    scheme = "https" if cfg.web.tls_cert else "http"
     name, _, password = DEMO_USERS[0]
     out.print(
-        f"demo: console at http://{cfg.web.host}:{cfg.web.port}/ — log in as {name} / "
+        f"demo: console at {scheme}://{cfg.web.host}:{cfg.web.port}/ — log in as {name} / "
         f"{password} (or {DEMO_USERS[1][0]} / {DEMO_USERS[1][2]})",
         highlight=False,
         soft_wrap=True,
@@ -834,20 +865,11 @@ def _demo_console(cfg: GatewayConfig) -> None:
 
 
 def _demo_residents(cfg: GatewayConfig) -> None:
-    """Enroll the demo's residents; without their photographs, leave the gate out."""
+    """Enroll the demo's residents from the simulated gate's photographs."""
     sim = cfg.simulation
-    gates = {d.id for d in cfg.devices if d.kind == "entry"}
-    if not gates:
+    if not sim.residents or not any(d.kind == "entry" for d in cfg.devices):
         return
-    photos = sim.photos_dir
-    if photos is None or not photos.is_dir():
-        err.print(
-            f"demo: no photographs at {photos} (see the README): the gate is left out",
-            soft_wrap=True,
-        )
-        cfg.devices = [d for d in cfg.devices if d.id not in gates]
-        sim.script = [step for step in sim.script if step.model not in gates]
-        return
+    photos = hardware_class("simulated").photographs(cfg)  # type: ignore[attr-defined]
     recognizer = _recognizer()
     with _database(cfg, create=True) as db:
         residents = Residents(db)
@@ -885,15 +907,16 @@ async def _demo(cfg: GatewayConfig, broker: str | None, duration: float | None, 
             await observer.subscribe(gateway.topics.everything)
             watcher = asyncio.create_task(view.follow(observer, live))
             commands = asyncio.create_task(platform.run())
+            console = asyncio.create_task(_announce_console(cfg))
             try:
                 await run_until_signalled(gateway, stop)
                 await asyncio.sleep(0.5)  # let the view receive the offline status
             finally:
-                for task in (watcher, commands):
+                for task in (watcher, commands, console):
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, GatewayError):
                         await task
-        out.print(view.summary(), highlight=False)
+        out.print(view.summary(), highlight=False, soft_wrap=True)
 
 
 class _UpstreamView:
@@ -962,7 +985,7 @@ class _UpstreamView:
             table.add_column(column)
         for device, entry in sorted(self.devices.items()):
             available = entry.get("state", {}).get("available")
-            shown = ", ".join(f"{k}={v}" for k, v in entry.get("telemetry", {}).items())
+            shown = _telemetry_line(entry.get("telemetry", {}))
             table.add_row(
                 device,
                 entry["kind"],
@@ -975,11 +998,39 @@ class _UpstreamView:
         return Group(head, table, events)
 
     def summary(self) -> str:
+        """One line: how long, how much, and how the gateway left."""
+        state = "online" if self.status.get("online") else "offline"
         return (
             f"demo stopped after {time.monotonic() - self.started:.0f} s: upstream received "
-            f"{self.count} messages from {len(self.devices)} devices; final status "
-            f"{json.dumps(self.status)}"
+            f"{self.count} messages from {len(self.devices)} devices; the gateway is {state} "
+            f"(boot {self.status.get('boot', '?')})"
         )
+
+
+def _telemetry_line(data: dict[str, Any]) -> str:
+    """A device's latest telemetry as one line; a bank of compartments as a summary."""
+    shown = []
+    for key, value in data.items():
+        if key == "compartments" and isinstance(value, list):
+            shown.append(_compartments_line(value))
+        else:
+            shown.append(f"{key}={value}")
+    return ", ".join(shown)
+
+
+def _compartments_line(compartments: list[Any]) -> str:
+    """``3 of 12 held · C08 5.3 °C cooling · F11 -21.4 °C``: how many hold a parcel, then
+    each temperature-held compartment's reading (``no probe`` when it has none)."""
+    boxes = [c for c in compartments if isinstance(c, dict)]
+    held = sum(1 for c in boxes if c.get("occupied"))
+    parts = [f"{held} of {len(boxes)} held"]
+    for box in boxes:
+        if box.get("class") not in ("chilled", "frozen"):
+            continue
+        reading = box.get("temperature_c")
+        shown = "no probe" if not isinstance(reading, int | float) else f"{reading:.1f} °C"
+        parts.append(f"{box.get('id')} {shown}{' cooling' if box.get('cooling_on') else ''}")
+    return " · ".join(parts)
 
 
 def main() -> None:

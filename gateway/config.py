@@ -155,7 +155,7 @@ class PlatformResponse(_Strict):
 
 
 class SimulatedResident(_Strict):
-    """A resident the demo enrolls before it starts (photos under ``photos_dir``)."""
+    """A resident the demo enrolls before it starts (photos relative to ``photos_dir``)."""
 
     id: str = Field(pattern=SEGMENT_PATTERN)
     name: str
@@ -175,7 +175,8 @@ class SimulationSettings(_Strict):
     #: How the demo's simulated platform answers events.
     responses: list[PlatformResponse] = Field(default_factory=list)
     #: Where the simulated gate's camera finds photographs (relative to this file); a
-    #: ``walk_up``'s relative ``photos`` are read from here.
+    #: ``walk_up``'s relative ``photos`` are read from here. Unset: the photographs that
+    #: come with the simulator (``people/<Name>/NN.jpg``, ``objects/…``).
     photos_dir: Path | None = None
     #: Residents the demo enrolls before it starts.
     residents: list[SimulatedResident] = Field(default_factory=list)

@@ -24,13 +24,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from drivers.sim.gate import PHOTOGRAPHS
 from gateway.broker import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-FACES = ROOT.parent / "shared" / "faces"
 ARTIFACTS = ROOT / "artifacts"
 DEMO = ROOT / "config" / "demo.toml"
-BLAIR = FACES / "lfw10" / "images" / "Tony_Blair"
+SCHNEIDER = PHOTOGRAPHS / "people" / "John_Schneider"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -52,7 +52,6 @@ class Demo:
         # parallel) and its data in the test's directory.
         text = DEMO.read_text()
         text = text.replace("port = 8080", f"port = {free_port()}")
-        text = text.replace('"../../shared/faces"', f'"{FACES}"')
         text = text.replace('"/tmp/community-gateway-demo"', f'"{scratch / "data"}"')
         config = scratch / "demo.toml"
         config.write_text(text)
@@ -97,8 +96,6 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Demo, tuple[str, str, str]]]:
-    if not BLAIR.is_dir():
-        pytest.fail(f"the face photographs are missing at {FACES} (see the README)")
     running = Demo(tmp_path_factory.mktemp("demo"))
     try:
         yield running, running.console()
@@ -154,11 +151,11 @@ def test_a_manager_enrolls_a_resident_watches_the_gate_and_the_complex(
     # Enroll: each chosen photo is checked at once; a rocket is no face.
     page.get_by_role("link", name="Residents").click()
     page.get_by_role("link", name="Enroll a resident").click()
-    page.get_by_label("Resident id").fill("C-7-blair")
-    page.get_by_label("Name").fill("Tony Blair")
+    page.get_by_label("Resident id").fill("C-7-schneider")
+    page.get_by_label("Name").fill("John Schneider")
     page.get_by_label("Unit").fill("C-7")
-    photos = [BLAIR / f"Tony_Blair_000{n}.jpg" for n in (1, 2, 3)]
-    rocket = FACES / "scikit-image" / "non_face" / "rocket.jpg"
+    photos = [SCHNEIDER / f"0{n}.jpg" for n in (1, 2, 3)]
+    rocket = PHOTOGRAPHS / "objects" / "rocket.jpg"
     page.locator("#photos").set_input_files([*photos, rocket])
     feedback = page.locator("#photo-feedback li")
     expect(page.locator("#photo-feedback li.accepted")).to_have_count(3, timeout=60_000)
@@ -169,33 +166,33 @@ def test_a_manager_enrolls_a_resident_watches_the_gate_and_the_complex(
     expect(page.locator(".notice")).to_contain_text("with 3 of 4 photos", timeout=60_000)
 
     page.get_by_role("link", name="Residents").click()
-    page.get_by_label("Search").fill("blair")
+    page.get_by_label("Search").fill("schneider")
     page.get_by_role("button", name="Search").click()
-    expect(page.locator("table.residents")).to_contain_text("C-7-blair")
+    expect(page.locator("table.residents")).to_contain_text("C-7-schneider")
     expect(page.locator("table.residents")).to_contain_text("active")
 
     # The resident walks up to the simulated gate and is let in.
     page.goto(base + "devices/gate-main")
-    page.get_by_label("Someone walks up to the gate").select_option(label="Tony Blair")
+    page.get_by_label("Someone walks up to the gate").select_option(label="John Schneider")
     page.get_by_role("button", name="Walk up").click()
-    expect(page.locator(".notice")).to_contain_text("Tony_Blair walks up")
+    expect(page.locator(".notice")).to_contain_text("John_Schneider walks up")
     try:
-        until(page, base + "events?device=gate-main", "table.events", "C-7-blair", 60)
+        until(page, base + "events?device=gate-main", "table.events", "C-7-schneider", 60)
     except AssertionError as missing:
         raise AssertionError(f"{missing}\nthe demo said:\n{''.join(process.lines[-80:])}") from None
     granted = page.locator("table.events tr", has_text="access granted").filter(
-        has_text="C-7-blair"
+        has_text="C-7-schneider"
     )
     expect(granted.first).to_be_visible()
 
     # A resident standing at the gate is enrolled with the gate's own camera (once the door
     # has relocked behind the last one: else the next visitor simply walks through).
     until(page, base + "devices/gate-main", "article", "Door closed, locked", 30)
-    page.get_by_label("Someone walks up to the gate").select_option(label="Vladimir Putin")
+    page.get_by_label("Someone walks up to the gate").select_option(label="John Shimkus")
     page.get_by_role("button", name="Walk up").click()
     page.goto(base + "residents/new")
-    page.get_by_label("Resident id").fill("D-3-putin")
-    page.get_by_label("Name").fill("Vladimir Putin")
+    page.get_by_label("Resident id").fill("D-3-shimkus")
+    page.get_by_label("Name").fill("John Shimkus")
     page.get_by_label("Unit").fill("D-3")
     page.get_by_label("Or take a photo now with a door camera").select_option("gate-main")
     page.get_by_label("The resident has agreed").check()

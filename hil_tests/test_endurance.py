@@ -25,7 +25,6 @@ def demo_complex(tmp_path: Path, port: int, time_scale: float, outbox: str = "")
     text = re.sub(r"time_scale = \d+", f"time_scale = {time_scale}", text)
     text = text.replace('host = "127.0.0.1"    # the demo', f'port = {port}\nhost = "127.0.0.1"  #')
     text = text.replace("port = 1883\n", "reconnect_min_s = 0.1\nbacklog_reconnect_max_s = 0.5\n")
-    text = text.replace('photos_dir = "../../shared/faces"', "")
     text = text.replace("[web]\nenabled = true", "[web]\nenabled = false")
     config = tmp_path / "gateway.toml"
     config.write_text(text + outbox)

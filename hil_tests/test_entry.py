@@ -67,7 +67,7 @@ def gateway_cli(process: GatewayProcess, *args: str) -> str:
 
 
 def enroll(process: GatewayProcess, faces: Path, resident: str, person: str, *extra: str) -> None:
-    photos = [str(faces / "lfw10/images" / person / f"{person}_{n:04d}.jpg") for n in (2, 3, 4)]
+    photos = [str(faces / "people" / person / f"{n:02d}.jpg") for n in (2, 3, 4)]
     gateway_cli(
         process, "residents", "enroll", "--id", resident, "--name", person, "--unit", "1A",
         *extra, *photos,
@@ -80,8 +80,7 @@ async def world(process: GatewayProcess, action: str, **args: Any) -> Any:
 
 
 async def walk_up(process: GatewayProcess, faces: Path, person: str, *numbers: int) -> None:
-    folder = faces / "lfw10/images" / person
-    photos = [str(folder / f"{person}_{n:04d}.jpg") for n in numbers]
+    photos = [str(faces / "people" / person / f"{n:02d}.jpg") for n in numbers]
     await world(process, "walk_up", photos=photos, seconds=3)
 
 
@@ -103,10 +102,10 @@ async def started(process: GatewayProcess, upstream: Upstream) -> None:
 async def test_a_resident_walks_in_and_the_door_relocks_when_it_closes(
     gate: GatewayProcess, upstream: Upstream, faces: Path
 ) -> None:
-    enroll(gate, faces, "R1", "Colin_Powell")
+    enroll(gate, faces, "R1", "John_Salley")
     await started(gate, upstream)
     assert not (await world(gate, "get"))["released"]
-    await walk_up(gate, faces, "Colin_Powell", 7, 8)
+    await walk_up(gate, faces, "John_Salley", 7, 8)
     granted = (await upstream.wait_for(lambda: events(upstream, "access_granted")))[0]
     assert granted["resident_id"] == "R1" and granted["distance"] < 0.5
     for _ in range(40):
@@ -128,24 +127,24 @@ async def test_a_resident_walks_in_and_the_door_relocks_when_it_closes(
 async def test_strangers_suspended_and_removed_residents_stay_out(
     gate: GatewayProcess, upstream: Upstream, faces: Path
 ) -> None:
-    enroll(gate, faces, "R1", "Colin_Powell")
-    enroll(gate, faces, "R2", "Hugo_Chavez")
+    enroll(gate, faces, "R1", "John_Salley")
+    enroll(gate, faces, "R2", "John_Savage")
     await started(gate, upstream)
 
-    await walk_up(gate, faces, "George_W_Bush", 1, 2, 3)
+    await walk_up(gate, faces, "John_Simm", 1, 2, 3)
     unknown = (await upstream.wait_for(lambda: events(upstream, "unknown_face")))[0]
     assert unknown["severity"] == "warning"
 
     gateway_cli(gate, "residents", "suspend", "R1")
     await asyncio.sleep(1.5)  # the door reloads its gallery within a second
-    await walk_up(gate, faces, "Colin_Powell", 7, 8)
+    await walk_up(gate, faces, "John_Salley", 7, 8)
     denied = (await upstream.wait_for(lambda: events(upstream, "access_denied")))[0]
     assert denied == denied | {"reason": "suspended", "resident_id": "R1"}
 
     gateway_cli(gate, "residents", "remove", "R2", "--yes")
     await asyncio.sleep(1.5)
     before = len(events(upstream, "unknown_face"))
-    await walk_up(gate, faces, "Hugo_Chavez", 5, 6, 7)
+    await walk_up(gate, faces, "John_Savage", 5, 6, 7)
     await asyncio.sleep(3)
     # Removed: the templates are gone, the face is unknown (reported at most once a minute).
     assert len(events(upstream, "unknown_face")) == before
@@ -156,9 +155,9 @@ async def test_strangers_suspended_and_removed_residents_stay_out(
 async def test_a_photo_of_no_face_does_nothing_and_a_forced_door_is_critical(
     gate: GatewayProcess, upstream: Upstream, faces: Path
 ) -> None:
-    enroll(gate, faces, "R1", "Colin_Powell")
+    enroll(gate, faces, "R1", "John_Salley")
     await started(gate, upstream)
-    sock_photos = [str(faces / "scikit-image/non_face" / n) for n in ("rocket.jpg", "coffee.png")]
+    sock_photos = [str(faces / "objects" / n) for n in ("rocket.jpg", "moon.png")]
     await world(gate, "walk_up", photos=sock_photos, seconds=3)
     await asyncio.sleep(3.5)
     assert not events(upstream, "unknown_face") and not events(upstream, "access_granted")
@@ -213,13 +212,13 @@ async def test_welfare_check_fires_after_the_time_scaled_period(
     gate: GatewayProcess, upstream: Upstream, faces: Path
 ) -> None:
     configure(gate, time_scale=3600, extra="welfare_check_h = 2")
-    enroll(gate, faces, "R1", "Colin_Powell", "--welfare-check")
-    enroll(gate, faces, "R2", "Hugo_Chavez")
+    enroll(gate, faces, "R1", "John_Salley", "--welfare-check")
+    enroll(gate, faces, "R2", "John_Savage")
     await started(gate, upstream)
     due = (await upstream.wait_for(lambda: events(upstream, "welfare_check_due"), timeout=20))[0]
     assert due["resident_id"] == "R1" and due["last_seen"] is None
     assert {e["resident_id"] for e in events(upstream, "welfare_check_due")} == {"R1"}
-    await walk_up(gate, faces, "Colin_Powell", 7, 8)
+    await walk_up(gate, faces, "John_Salley", 7, 8)
     await upstream.wait_for(lambda: events(upstream, "welfare_check_cleared"))
 
 
@@ -229,11 +228,8 @@ async def test_residents_enrolled_and_removed_by_signed_commands(
     import base64
 
     await started(gate, upstream)
-    folder = faces / "lfw10/images/Colin_Powell"
-    photos = [
-        base64.b64encode((folder / f"Colin_Powell_000{n}.jpg").read_bytes()).decode()
-        for n in (2, 3)
-    ]
+    folder = faces / "people/John_Salley"
+    photos = [base64.b64encode((folder / f"0{n}.jpg").read_bytes()).decode() for n in (2, 3)]
     photos.append(base64.b64encode(b"not a photo").decode())
 
     async def send(command: str, command_id: str, **args: Any) -> dict[str, Any]:
@@ -252,12 +248,12 @@ async def test_residents_enrolled_and_removed_by_signed_commands(
     assert bad["ok"] is False and bad["error"]["field"] == "photos"
     assert "photo 3 is not a base64 JPEG" in bad["error"]["message"]
     good = await send(
-        "enroll_resident", "e1", resident_id="R9", name="Colin Powell", unit="9",
+        "enroll_resident", "e1", resident_id="R9", name="John Salley", unit="9",
         photos=photos[:2], consent_at=consent,
     )  # fmt: skip
     assert good == {"id": "e1", "ok": True, "result": {"resident_id": "R9", "accepted": 2,
                                                        "rejected": []}}  # fmt: skip
-    await walk_up(gate, faces, "Colin_Powell", 7, 8)
+    await walk_up(gate, faces, "John_Salley", 7, 8)
     granted = (await upstream.wait_for(lambda: events(upstream, "access_granted")))[0]
     assert granted["resident_id"] == "R9"
     removed = await send("remove_resident", "r1", resident_id="R9")
@@ -273,9 +269,9 @@ async def test_an_unconfident_match_waits_for_a_signed_approval(
 ) -> None:
     # Every match counts as unconfident here, so every entry needs upstream's approval.
     configure(gate, extra='second_factor = "approval"\nconfident_distance = 0.01')
-    enroll(gate, faces, "R1", "Colin_Powell")
+    enroll(gate, faces, "R1", "John_Salley")
     await started(gate, upstream)
-    await walk_up(gate, faces, "Colin_Powell", 7, 8)
+    await walk_up(gate, faces, "John_Salley", 7, 8)
     asked = (await upstream.wait_for(lambda: events(upstream, "approval_requested")))[0]
     assert asked["resident_id"] == "R1" and asked["distance"] > 0.01
     assert not (await world(gate, "get"))["released"] and not events(upstream, "access_granted")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from gateway.audit import AuditLog
@@ -102,29 +103,29 @@ def test_deliveries_list_and_show_hide_the_code(tmp_path: Path) -> None:
 def test_residents_enroll_identify_import_remove_and_audit(tmp_path: Path, faces: Path) -> None:
     config = tmp_path / "g.toml"
     config.write_text(f'site = "s"\ngateway_id = "g"\ndata_dir = "{tmp_path}/data"\n')
-    lfw = faces / "lfw10" / "images"
+    people = faces / "people"
     c = ["--config", str(config)]
     result = runner.invoke(
         app,
-        ["residents", "enroll", *c, "--id", "R1", "--name", "Colin Powell", "--unit", "3C"]
-        + [str(lfw / "Colin_Powell" / f"Colin_Powell_000{n}.jpg") for n in (2, 3)]
-        + [str(faces / "scikit-image" / "non_face" / "coffee.png"), str(tmp_path / "nope.jpg")],
+        ["residents", "enroll", *c, "--id", "R1", "--name", "John Salley", "--unit", "3C"]
+        + [str(people / "John_Salley" / f"0{n}.jpg") for n in (2, 3)]
+        + [str(faces / "objects" / "moon.png"), str(tmp_path / "nope.jpg")],
     )
     assert result.exit_code == 0, result.output
-    assert "coffee.png: rejected: no face found" in result.output
+    assert "moon.png: rejected: no face found" in result.output
     assert "nope.jpg: rejected: no such file" in result.output
-    assert "enrolled R1 (Colin Powell, 3C) with 2 of 4 photos" in result.output
+    assert "enrolled R1 (John Salley, 3C) with 2 of 4 photos" in result.output
 
     (tmp_path / "photos").mkdir()
-    for person, n in (("Hugo_Chavez", 1), ("Hugo_Chavez", 2), ("Tony_Blair", 2)):
+    for person, n in (("John_Savage", 1), ("John_Savage", 2), ("John_Schneider", 2)):
         (tmp_path / "photos" / f"{person}_{n}.jpg").write_bytes(
-            (lfw / person / f"{person}_{n:04d}.jpg").read_bytes()
+            (people / person / f"{n:02d}.jpg").read_bytes()
         )
     (tmp_path / "complex.csv").write_text(
         "id,name,unit,photos\n"
-        "R2,Hugo Chavez,4A,photos/Hugo_Chavez_1.jpg;photos/Hugo_Chavez_2.jpg\n"
+        "R2,John Savage,4A,photos/John_Savage_1.jpg;photos/John_Savage_2.jpg\n"
         "R3,Nobody,5A,photos/missing.jpg\n"
-        "R4,Tony Blair,6A,photos/Tony_Blair_2.jpg\n"
+        "R4,John Schneider,6A,photos/John_Schneider_2.jpg\n"
     )
     result = runner.invoke(
         app, ["residents", "import", str(tmp_path / "complex.csv"), *c, "--json"]
@@ -136,9 +137,9 @@ def test_residents_enroll_identify_import_remove_and_audit(tmp_path: Path, faces
     assert rows["R4"]["enrolled"] and rows["R3"]["line"] == 3
 
     probes = [
-        lfw / "Colin_Powell" / "Colin_Powell_0007.jpg",
-        lfw / "George_W_Bush" / "George_W_Bush_0001.jpg",
-        faces / "scikit-image" / "non_face" / "rocket.jpg",
+        people / "John_Salley" / "07.jpg",
+        people / "John_Simm" / "01.jpg",
+        faces / "objects" / "rocket.jpg",
     ]
     result = runner.invoke(app, ["residents", "identify", *c, "--json", *map(str, probes)])
     decided = json.loads(result.output)
@@ -223,3 +224,37 @@ def test_users_add_list_passwd_and_remove(tmp_path: Path) -> None:
         ("user_added", "ivan"),
         ("user_added", "alice"),
     ]
+
+
+def test_the_demo_view_summarises_a_locker_bank_on_one_line() -> None:
+    from gateway.cli import _telemetry_line
+
+    boxes = [
+        {"id": "A01", "class": "ambient", "temperature_c": None, "occupied": True},
+        {"id": "C08", "class": "chilled", "temperature_c": 5.31, "cooling_on": True},
+        {"id": "F11", "class": "frozen", "temperature_c": -21.44, "occupied": True},
+        {"id": "F12", "class": "frozen", "temperature_c": None, "occupied": True},
+    ]
+    assert _telemetry_line({"compartments": boxes, "reported": 3}) == (
+        "3 of 4 held · C08 5.3 °C cooling · F11 -21.4 °C · F12 no probe, reported=3"
+    )
+
+
+def test_the_demo_keeps_third_party_info_lines_out_unless_verbose(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from gateway.cli import _setup_logging
+
+    _setup_logging("info", libraries="warning")
+    try:
+        with caplog.at_level(logging.INFO, logger="gateway"):
+            logging.getLogger("transitions.core").info("Finished processing state")
+            logging.getLogger("amqtt.broker").info("Listener started")
+            logging.getLogger("gateway.app").info("gateway started")
+        assert [r.name for r in caplog.records] == ["gateway.app"]
+        _setup_logging("info", libraries="info")  # --verbose
+        assert logging.getLogger("transitions").getEffectiveLevel() == logging.INFO
+    finally:
+        _setup_logging("info", libraries="notset")

@@ -101,8 +101,13 @@ def load_image(path: Path | str) -> Image:
 
 def decode_image(data: bytes, name: str = "image") -> Image:
     """An RGB image from encoded bytes (a JPEG from upstream, say)."""
+    if not data:
+        raise VisionError(f"{name}: empty, not an image (JPEG or PNG expected)")
     buffer = np.frombuffer(data, dtype=np.uint8)
-    bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    try:
+        bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    except cv2.error:  # OpenCV 5 asserts where 4 returned nothing
+        bgr = None
     if bgr is None:
         raise VisionError(f"{name}: not an image OpenCV can read (JPEG or PNG expected)")
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

@@ -19,7 +19,7 @@ from drivers.entry import EntryConfig
 from drivers.lockers import LockerBankConfig
 from drivers.sim.bins import BinModel
 from drivers.sim.control import ControlServer
-from drivers.sim.gate import GateModel, SimulatedCamera
+from drivers.sim.gate import PHOTOGRAPHS, GateModel, SimulatedCamera
 from drivers.sim.host import HostModel
 from drivers.sim.lockers import BankModel
 from drivers.sim.water import MockMCP3008, StationModel
@@ -60,7 +60,7 @@ class SimulatedHardware:
             if isinstance(device, BinConfig):
                 self.world.add(BinModel(device, self.pin_factory, self.w1_root, clock, rng))
             elif isinstance(device, EntryConfig):
-                gate = GateModel(device, self.pin_factory, clock, rng, config.simulation.photos_dir)
+                gate = GateModel(device, self.pin_factory, clock, rng, self.photographs(config))
                 self.world.add(gate)
                 self.cameras[device.camera] = gate.camera
             elif isinstance(device, LockerBankConfig):
@@ -70,6 +70,12 @@ class SimulatedHardware:
                     StationModel(device, self.pin_factory, adc, self.w1_root, clock, rng)
                 )
         self.control = ControlServer(control_socket(Path(config.data_dir)), self.world.handle)
+
+    @staticmethod
+    def photographs(config: Any) -> Path:
+        """Where the simulated gates find photographs: ``[simulation] photos_dir`` when set,
+        else the simulator's own (:data:`drivers.sim.gate.PHOTOGRAPHS`)."""
+        return Path(config.simulation.photos_dir or PHOTOGRAPHS)
 
     def camera(self, source: str) -> SimulatedCamera:
         if source not in self.cameras:

@@ -16,7 +16,7 @@ from typing import Any
 
 from drivers.bins import BinConfig
 from drivers.sensors import SPEED_OF_SOUND_M_S
-from drivers.sim.pins import RangerTriggerPin
+from drivers.sim.pins import EchoPin, RangerTriggerPin
 from drivers.sim.sysfs import apply_settings, write_ds18b20
 from gateway.clock import Clock
 
@@ -49,7 +49,7 @@ class BinModel:
         self.temperature_c = 18.0 + rng.uniform(-1, 1)
         self.fire = False
         self.lid_open = False
-        echo = pins.pin(config.echo_pin)
+        echo = pins.pin(config.echo_pin, pin_class=EchoPin)
         self.trigger: RangerTriggerPin = pins.pin(
             config.trigger_pin,
             pin_class=RangerTriggerPin,

@@ -24,9 +24,26 @@ from drivers.sim.pins import SignalPin
 from gateway.clock import Clock
 from vision.faces import Image, load_image
 
-__all__ = ["GateModel", "SimulatedCamera"]
+__all__ = ["PHOTOGRAPHS", "GateModel", "SimulatedCamera", "people"]
 
 WIDTH, HEIGHT = 640, 480
+
+#: The photographs the simulator ships: ``people/<Name>/*.jpg`` and ``objects/*`` (no face).
+PHOTOGRAPHS = Path(__file__).with_name("photographs")
+_SUFFIXES = {".jpg", ".jpeg", ".png"}
+
+
+def people(photos_dir: Path) -> dict[str, list[str]]:
+    """Who can walk up: each folder of three or more photographs under ``photos_dir`` that
+    is not ``objects``, with its last two photographs (relative) for a walk-up."""
+    found: dict[str, list[str]] = {}
+    for folder in sorted(p for p in photos_dir.glob("**/") if p.is_dir()):
+        photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in _SUFFIXES)
+        if len(photos) >= 3 and "objects" not in folder.relative_to(photos_dir).parts:
+            found[str(folder.relative_to(photos_dir))] = [
+                str(p.relative_to(photos_dir)) for p in photos[-2:]
+            ]
+    return found
 
 
 def street(seed: int = 0) -> Image:
@@ -118,7 +135,7 @@ class GateModel:
         photos_dir: Path | None = None,
     ) -> None:
         self.name = config.id
-        self.photos_dir = photos_dir
+        self.photos_dir = photos_dir or PHOTOGRAPHS
         self.config = config
         self.clock = clock
         self.random = rng
@@ -172,7 +189,7 @@ class GateModel:
         """``walk_up`` (``photos``: image files; ``seconds``: how long, real time),
         ``force`` (open the door without a release), ``close``, ``exit`` (press the button
         inside and walk out), ``camera_fault`` (``failed``: the camera raises on read),
-        ``get``."""
+        ``people`` (who can walk up: folder → photographs), ``get``."""
         if action == "walk_up":
             paths = args.get("photos")
             if not isinstance(paths, list) or not paths:
@@ -182,6 +199,8 @@ class GateModel:
             except (OSError, Exception) as err:
                 raise ValueError(f"walk_up: {err}") from None
             self.camera.show(photos, float(args.get("seconds", 3.0)))
+        elif action == "people":
+            return {"people": people(self.photos_dir)}
         elif action == "force":
             self.door_open = self.forced = True
         elif action == "close":
@@ -196,14 +215,14 @@ class GateModel:
         elif action != "get":
             raise KeyError(
                 f"unknown gate action {action!r} "
-                "(allowed: walk_up, force, close, exit, camera_fault, get)"
+                "(allowed: walk_up, people, force, close, exit, camera_fault, get)"
             )
         (self.door.drive_high if self.door_open else self.door.drive_low)()
         return self.snapshot()
 
     def _photo(self, name: str) -> Path:
         path = Path(name)
-        if not path.is_absolute() and self.photos_dir is not None:
+        if not path.is_absolute():
             path = self.photos_dir / path
         return path
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from gpiozero.pins.mock import MockPin, MockTriggerPin
 
-__all__ = ["RangerTriggerPin", "SignalPin"]
+__all__ = ["EchoPin", "RangerTriggerPin", "SignalPin"]
 
 
 class SignalPin(MockPin):  # type: ignore[misc]
@@ -40,9 +40,37 @@ def _hold(seconds: float) -> None:
         pass
 
 
+class EchoPin(MockPin):  # type: ignore[misc]
+    """An HC-SR04 echo line. :meth:`pulse` holds it high for the echo's length in real time,
+    and stamps the falling edge at exactly the rise plus that length: a busy machine that
+    wakes the simulating thread late delays the edge's callback, never the echo's length as
+    the driver times it (the sound's trip is physics, not the scheduler's)."""
+
+    def __init__(self, factory: Any, info: Any) -> None:
+        super().__init__(factory, info)
+        self._stamp: float | None = None
+
+    def pulse(self, duration: float) -> None:
+        self.drive_high()
+        rise = float(self._last_change)
+        _hold(duration)
+        self._stamp = rise + duration
+        try:
+            self.drive_low()
+        finally:
+            self._stamp = None
+
+    def _change_state(self, value: bool) -> bool:
+        changed = bool(super()._change_state(value))
+        if changed and self._stamp is not None:
+            self._last_change = self._stamp
+        return changed
+
+
 class RangerTriggerPin(MockTriggerPin):  # type: ignore[misc]
     """An HC-SR04 trigger pin: each pulse makes the echo pin high for as long as the
-    world's ``echo_time()`` says (``None``: no echo, a dead or blinded sensor)."""
+    world's ``echo_time()`` says (``None``: no echo, a dead or blinded sensor). Its echo
+    pin is an :class:`EchoPin`."""
 
     def __init__(
         self,
@@ -51,6 +79,8 @@ class RangerTriggerPin(MockTriggerPin):  # type: ignore[misc]
         echo_pin: Any = None,
         echo_time: Callable[[], float | None] | None = None,
     ) -> None:
+        if not isinstance(echo_pin, EchoPin):
+            raise TypeError("a ranger's echo pin is an EchoPin: pins.pin(n, pin_class=EchoPin)")
         super().__init__(factory, info, echo_pin=echo_pin)
         self.world_echo_time = echo_time
 
@@ -59,9 +89,7 @@ class RangerTriggerPin(MockTriggerPin):  # type: ignore[misc]
         if duration is None:
             return
         sleep(0.0002)  # the sensor's own delay before its burst returns
-        self.echo_pin.drive_high()
-        _hold(duration)
-        self.echo_pin.drive_low()
+        self.echo_pin.pulse(duration)
 
     def trim_history(self) -> None:
         """Mock pins remember every change; a simulation running for days must forget.

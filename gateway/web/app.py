@@ -40,7 +40,7 @@ from gateway.messages import isoformat
 from gateway.residents import PhotoResult, ResidentError
 from gateway.topics import Topics
 from gateway.web.auth import LoginRefused, Session, Sessions, Signer, Users
-from gateway.web.devices import device_page, people, summary
+from gateway.web.devices import device_page, summary
 from gateway.web.site import Site
 from vision.enrollment import Templates
 from vision.errors import VisionError
@@ -309,17 +309,27 @@ class Console:
             page=page,
             hours=hours,
             events=self.site.history.events(device=view.id, limit=15),
-            people=people(self.site.config.simulation.photos_dir) if simulated else [],
+            people=await self._people(view.id) if simulated else [],
             message=request.query_params.get("message"),
         )
+
+    async def _people(self, device: str) -> list[tuple[str, list[str]]]:
+        """Who can walk up to a simulated gate (none on real hardware)."""
+        if self.site.config.hardware != "simulated":
+            return []
+        try:
+            found = await self.site.simulate({"model": device, "action": "people"})
+        except GatewayError:
+            return []
+        return sorted(found["people"].items())
 
     async def simulate(self, request: Request) -> Response:
         """The simulated complex only: someone walks up to a door (the demo)."""
         device = request.path_params["device"]
         form = await self._form(request)
         folder = str(form.get("person", ""))
-        choices = dict(people(self.site.config.simulation.photos_dir))
-        if self.site.config.hardware != "simulated" or folder not in choices:
+        choices = dict(await self._people(device))
+        if folder not in choices:
             return self._page(request, "error.html", 400, message="Choose a person from the list.")
         photos = choices[folder]
         try:

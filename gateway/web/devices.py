@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
@@ -16,9 +15,7 @@ from markupsafe import Markup
 from gateway.history import DeviceView, Readings
 from gateway.web.charts import Series, bar_chart, line_chart
 
-__all__ = ["device_page", "people", "summary"]
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+__all__ = ["device_page", "summary"]
 
 
 def summary(view: DeviceView) -> dict[str, Any]:
@@ -169,17 +166,3 @@ def _daily_litres(samples: list[tuple[datetime, Any]]) -> Markup:
         start = last[days[i - 1]] if i > 0 else first[day]
         litres[day] = round(max(last[day] - start, 0.0), 1)
     return bar_chart(list(litres.items()), unit="L", title="litres per day")
-
-
-def people(photos_dir: Path | None) -> list[tuple[str, list[str]]]:
-    """The simulated gate's visitors: each folder of photographs under ``photos_dir``
-    (relative folder, and its last two photos for a walk-up)."""
-    if photos_dir is None or not photos_dir.is_dir():
-        return []
-    found = []
-    for folder in sorted(p for p in photos_dir.glob("**/") if p.is_dir()):
-        photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if len(photos) >= 3 and "non_face" not in folder.parts:
-            relative = [str(p.relative_to(photos_dir)) for p in photos[-2:]]
-            found.append((str(folder.relative_to(photos_dir)), relative))
-    return found

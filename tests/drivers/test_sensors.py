@@ -17,7 +17,7 @@ from drivers.sensors import (
     median_of_valid,
     read_ds18b20,
 )
-from drivers.sim.pins import RangerTriggerPin
+from drivers.sim.pins import EchoPin, RangerTriggerPin
 from drivers.sim.sysfs import w1_slave_text
 from gateway.errors import DeviceUnavailable
 
@@ -41,14 +41,14 @@ async def test_ranger_measures_the_echo_time_of_the_mock_pin(pins: MockFactory) 
     pins.pin(
         17,
         pin_class=RangerTriggerPin,
-        echo_pin=pins.pin(27),
+        echo_pin=pins.pin(27, pin_class=EchoPin),
         echo_time=lambda: 2 * distance["m"] / SPEED_OF_SOUND_M_S,
     )
     ranger = UltrasonicRanger(17, 27, pin_factory=pins, max_distance_m=1.5)
     try:
-        assert await ranger.measure(5, 0.06) == pytest.approx(0.62, abs=0.03)
+        assert await ranger.measure(5, 0.06) == pytest.approx(0.62, abs=1e-9)
         distance["m"] = 0.2
-        assert await ranger.ping() == pytest.approx(0.2, abs=0.03)
+        assert await ranger.ping() == pytest.approx(0.2, abs=1e-9)
         distance["m"] = 2.0  # beyond max_distance: out of range, not a reading
         assert await ranger.ping() is None
     finally:
@@ -64,11 +64,11 @@ async def test_dead_ranger_and_spurious_echoes(pins: MockFactory) -> None:
             return None
         return 2 * (0.05 if next(pattern) else 0.8) / SPEED_OF_SOUND_M_S
 
-    pins.pin(5, pin_class=RangerTriggerPin, echo_pin=pins.pin(6), echo_time=echo)
+    pins.pin(5, pin_class=RangerTriggerPin, echo_pin=pins.pin(6, pin_class=EchoPin), echo_time=echo)
     ranger = UltrasonicRanger(5, 6, pin_factory=pins, min_distance_m=0.02)
     try:
         readings = [await ranger.measure(7, 0.0) for _ in range(5)]
-        assert readings == [pytest.approx(0.8, abs=0.03)] * 5
+        assert readings == [pytest.approx(0.8, abs=1e-9)] * 5
         state["dead"] = True
         assert await ranger.measure(3, 0.0) is None
     finally:

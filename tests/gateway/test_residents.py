@@ -33,31 +33,31 @@ def residents(db: Database) -> Residents:
 
 
 def photos(faces: Path, person: str, *numbers: int) -> list[tuple[str, np.ndarray]]:
-    folder = faces / "lfw10" / "images" / person
-    return [(f"{person}_{n}", load_image(folder / f"{person}_{n:04d}.jpg")) for n in numbers]
+    folder = faces / "people" / person
+    return [(f"{person}_{n}", load_image(folder / f"{n:02d}.jpg")) for n in numbers]
 
 
 def test_enrollment_keeps_good_photos_and_names_the_bad(
     faces: Path, residents: Residents, recognizer: Recognizer
 ) -> None:
-    shots = photos(faces, "Colin_Powell", 2, 3)
-    shots.append(("coffee", load_image(faces / "scikit-image/non_face/coffee.png")))
+    shots = photos(faces, "John_Salley", 2, 3)
+    shots.append(("moon", load_image(faces / "objects/moon.png")))
     report = residents.enroll(
-        recognizer, "R7", shots, name="Colin Powell", unit="7B", actor="manager"
+        recognizer, "R7", shots, name="John Salley", unit="7B", actor="manager"
     )
     assert report.accepted == 2
     assert [(p.photo, p.reason) for p in report.photos if not p.accepted] == [
-        ("coffee", "no face found")
+        ("moon", "no face found")
     ]
     found = residents.require("R7")
     assert (found.name, found.unit, found.status, found.templates) == (
-        "Colin Powell",
+        "John Salley",
         "7B",
         "active",
         2,
     )
     assert residents.audit.entries()[0].action == "enrolled"
-    with pytest.raises(ResidentError, match=r"no usable photo for R8 \(coffee: no face found\)"):
+    with pytest.raises(ResidentError, match=r"no usable photo for R8 \(moon: no face found\)"):
         residents.enroll(recognizer, "R8", shots[2:], name="X", unit="1", actor="manager")
     with pytest.raises(ResidentError, match="resident id"):
         residents.enroll(recognizer, "R 9", shots, name="X", unit="1", actor="manager")
@@ -67,7 +67,7 @@ def test_templates_are_encrypted_at_rest_with_a_private_key(
     faces: Path, residents: Residents, recognizer: Recognizer, db: Database
 ) -> None:
     residents.enroll(
-        recognizer, "R1", photos(faces, "Hugo_Chavez", 1), name="H", unit="1", actor="m"
+        recognizer, "R1", photos(faces, "John_Savage", 1), name="H", unit="1", actor="m"
     )
     key = residents.key_file
     assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
@@ -84,12 +84,12 @@ def test_suspension_validity_and_removal(
 ) -> None:
     now = datetime.now(UTC)
     residents.enroll(
-        recognizer, "R1", photos(faces, "Hugo_Chavez", 1), name="H", unit="1", actor="m"
+        recognizer, "R1", photos(faces, "John_Savage", 1), name="H", unit="1", actor="m"
     )
     residents.enroll(
         recognizer,
         "R2",
-        photos(faces, "Tony_Blair", 2),
+        photos(faces, "John_Schneider", 2),
         name="T",
         unit="2",
         actor="m",
@@ -116,7 +116,7 @@ def test_suspension_validity_and_removal(
 def test_photos_are_kept_encrypted_only_when_configured(
     faces: Path, db: Database, recognizer: Recognizer
 ) -> None:
-    path = faces / "lfw10/images/Tony_Blair/Tony_Blair_0002.jpg"
+    path = faces / "people/John_Schneider/02.jpg"
     original = path.read_bytes()
     shots = [("blair", load_image(path))]
     plain = Residents(db)

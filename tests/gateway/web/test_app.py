@@ -16,6 +16,7 @@ from gateway.app import Gateway
 from gateway.messages import isoformat
 from gateway.web import Console
 from gateway.web.auth import Users
+from tests import TEST_PHOTOS
 from tests.gateway.web.conftest import PASSWORDS, csrf_of, log_in, make_gateway
 from vision.faces import encode_jpeg, load_image
 
@@ -51,7 +52,7 @@ def publish(
 
 
 def photo(faces: Path, person: str, n: int) -> bytes:
-    return (faces / "lfw10" / "images" / person / f"{person}_{n:04d}.jpg").read_bytes()
+    return (faces / "people" / person / f"{n:02d}.jpg").read_bytes()
 
 
 def enroll(client: TestClient, csrf: str, files: list[tuple[str, bytes]], **fields: str) -> Any:
@@ -238,7 +239,7 @@ def test_forms_without_the_sessions_csrf_token_or_from_another_site_are_refused(
     client: TestClient, gateway: Gateway, faces: Path, recognizer: object
 ) -> None:
     csrf = log_in(client, "alice")
-    assert enroll(client, csrf, [("1.jpg", photo(faces, "Colin_Powell", 1))]).status_code == 200
+    assert enroll(client, csrf, [("1.jpg", photo(faces, "John_Salley", 1))]).status_code == 200
     missing = client.post("/residents/A-12-kim/status", data={"status": "suspended"})
     assert missing.status_code == 403 and "has expired" in missing.text
     forged = client.post(
@@ -376,14 +377,14 @@ def test_the_simulated_gate_takes_a_walk_up_from_the_console(
 ) -> None:
     csrf = log_in(client, "alice")
     page = client.get("/devices/gate-main").text
-    assert "Someone walks up to the gate" in page and "Tony Blair" in page
+    assert "Someone walks up to the gate" in page and "John Schneider" in page
     response = client.post(
         "/devices/gate-main/simulate",
-        data={"csrf": csrf, "person": "lfw10/images/Tony_Blair"},
+        data={"csrf": csrf, "person": "people/John_Schneider"},
         follow_redirects=False,
     )
     assert response.status_code == 303
-    assert "Tony_Blair walks up" in client.get(response.headers["location"]).text
+    assert "John_Schneider walks up" in client.get(response.headers["location"]).text
     refused = client.post("/devices/gate-main/simulate", data={"csrf": csrf, "person": "../../etc"})
     assert refused.status_code == 400 and "Choose a person" in refused.text
 
@@ -395,12 +396,12 @@ def test_enrolling_keeps_good_photos_names_the_bad_and_is_audited(
     client: TestClient, gateway: Gateway, faces: Path
 ) -> None:
     csrf = log_in(client, "alice")
-    rocket = (faces / "scikit-image" / "non_face" / "rocket.jpg").read_bytes()
-    two = (faces / "face_recognition" / "examples" / "two_people.jpg").read_bytes()
-    small = encode_jpeg(load_image(faces / "lfw10/images/Tony_Blair/Tony_Blair_0001.jpg")[::4, ::4])
+    rocket = (faces / "objects" / "rocket.jpg").read_bytes()
+    two = (TEST_PHOTOS / "two_people.jpg").read_bytes()
+    small = encode_jpeg(load_image(faces / "people/John_Schneider/01.jpg")[::2, ::2])
     files = [
-        ("good-1.jpg", photo(faces, "Tony_Blair", 1)),
-        ("good-2.jpg", photo(faces, "Tony_Blair", 2)),
+        ("good-1.jpg", photo(faces, "John_Schneider", 1)),
+        ("good-2.jpg", photo(faces, "John_Schneider", 2)),
         ("rocket.jpg", rocket),
         ("two.jpg", two),
         ("small.jpg", small),
@@ -444,7 +445,7 @@ def test_enrollment_form_errors_name_the_field_and_store_nothing(
     message: str,
 ) -> None:
     csrf = log_in(client, "alice")
-    response = enroll(client, csrf, [("1.jpg", photo(faces, "Tony_Blair", 1))], **fields)
+    response = enroll(client, csrf, [("1.jpg", photo(faces, "John_Schneider", 1))], **fields)
     assert response.status_code == 400
     error = re.search(rf'data-field="{field}">([^<]+)<', response.text)
     assert error and message in error.group(1)
@@ -457,7 +458,7 @@ def test_enrollment_without_photos_or_with_none_usable_is_refused(
     csrf = log_in(client, "alice")
     none = enroll(client, csrf, [])
     assert none.status_code == 400 and "Add at least one photo" in none.text
-    rocket = (faces / "scikit-image" / "non_face" / "rocket.jpg").read_bytes()
+    rocket = (faces / "objects" / "rocket.jpg").read_bytes()
     useless = enroll(client, csrf, [("rocket.jpg", rocket)])
     assert useless.status_code == 400
     assert "No photo could be used" in useless.text and "no face found" in useless.text
@@ -468,8 +469,10 @@ def test_a_photo_over_the_limit_is_refused_and_a_huge_upload_stopped(
     client: TestClient, gateway: Gateway, faces: Path
 ) -> None:
     csrf = log_in(client, "alice")
-    big = photo(faces, "Tony_Blair", 1) + b"\0" * 1_100_000  # over max_upload_mb = 1
-    response = enroll(client, csrf, [("big.jpg", big), ("1.jpg", photo(faces, "Tony_Blair", 1))])
+    big = photo(faces, "John_Schneider", 1) + b"\0" * 1_100_000  # over max_upload_mb = 1
+    response = enroll(
+        client, csrf, [("big.jpg", big), ("1.jpg", photo(faces, "John_Schneider", 1))]
+    )
     assert "big.jpg: too large: at most 1 MB per photo" in response.text
     huge = client.post(
         "/residents/new",
@@ -498,10 +501,10 @@ def test_each_photo_is_checked_at_once(client: TestClient, faces: Path) -> None:
         result: dict[str, object] = response.json()
         return result
 
-    assert check("1.jpg", photo(faces, "Tony_Blair", 1)) == {
+    assert check("1.jpg", photo(faces, "John_Schneider", 1)) == {
         "photo": "1.jpg", "accepted": True, "reason": None,
     }  # fmt: skip
-    rocket = (faces / "scikit-image" / "non_face" / "rocket.jpg").read_bytes()
+    rocket = (faces / "objects" / "rocket.jpg").read_bytes()
     assert check("rocket.jpg", rocket)["reason"] == "no face found"
     assert check("x.txt", b"text")["reason"] == "not a photo (a JPEG or PNG is needed)"
     missing = client.post("/residents/photo-check", data={}, headers={"x-csrf-token": csrf})
@@ -525,7 +528,7 @@ def test_what_residents_typed_is_shown_as_text_never_as_markup(
 ) -> None:
     csrf = log_in(client, "alice")
     name = '<script>alert("x")</script>'
-    enroll(client, csrf, [("1.jpg", photo(faces, "Tony_Blair", 1))], name=name)
+    enroll(client, csrf, [("1.jpg", photo(faces, "John_Schneider", 1))], name=name)
     page = client.get("/residents/A-12-kim").text
     assert name not in page and "&lt;script&gt;" in page
 
@@ -534,7 +537,7 @@ def test_suspend_resume_and_remove_with_confirmation(
     client: TestClient, gateway: Gateway, faces: Path
 ) -> None:
     csrf = log_in(client, "alice")
-    enroll(client, csrf, [("1.jpg", photo(faces, "Tony_Blair", 1))])
+    enroll(client, csrf, [("1.jpg", photo(faces, "John_Schneider", 1))])
     status = "/residents/A-12-kim/status"
     client.post(status, data={"csrf": csrf, "status": "suspended"})
     assert gateway.residents.require("A-12-kim").status == "suspended"
