@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from drivers.sim.gate import PHOTOGRAPHS
-from gateway.broker import MosquittoBroker, find_mosquitto
+from gateway.demo.broker import MosquittoBroker, find_mosquitto
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gateway.broker import MosquittoBroker
+from gateway.demo.broker import MosquittoBroker
 
 # GPIO pins without the fixed pull-ups of GPIO2/3 (I2C) or SPI0's 8-11: room for 7 stations.
 PINS = (4, 17, 27, 22, 5, 6, 13, 19, 26, 16, 20, 21, 12, 25, 24, 23, 18, 15, 14, 7, 0, 1)

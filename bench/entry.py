@@ -31,9 +31,9 @@ import numpy as np
 from bench.faces import DEFAULT, measurement_set
 from drivers.sim.gate import framed, street
 from gateway.app import Gateway
-from gateway.broker import MosquittoBroker
 from gateway.config import parse_config
 from gateway.db import Database
+from gateway.demo.broker import MosquittoBroker
 from gateway.residents import Residents
 from vision.enrollment import Recognizer
 from vision.faces import load_image

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import aiomqtt
 
-from gateway.broker import MosquittoBroker
-from gateway.config import MqttSettings, OutboxSettings
 from gateway.db import Database
-from gateway.messages import isoformat, new_ulid, render_envelope
-from gateway.outbox import Outbox, Priority
+from gateway.demo.broker import MosquittoBroker
+from gateway.messages import Priority, isoformat, new_ulid, render_envelope
+from gateway.outbox import Outbox
+from gateway.settings import MqttSettings, OutboxSettings
 from gateway.topics import Topics
 from gateway.uplink import Observer, Uplink
 

@@ -20,14 +20,15 @@ from typing import Any
 
 from gateway.clock import Clock, RealClock, ScaledClock
 from gateway.commands import CommandRouter
-from gateway.config import GatewayConfig
 from gateway.db import Database
-from gateway.devices import DeviceConfig, Driver, DriverContext, driver_class
+from gateway.devices import DeviceConfig, Driver, DriverContext
 from gateway.errors import DeviceUnavailable, GatewayError
 from gateway.hardware import Hardware, open_hardware
 from gateway.history import History
 from gateway.outbox import Outbox
+from gateway.plugins import driver_class
 from gateway.residents import DoorCamera, PhotoChecker, PhotoResult, Residents, assess
+from gateway.settings import GatewayConfig
 from gateway.supervisor import supervise
 from gateway.topics import Topics
 from gateway.uplink import Uplink

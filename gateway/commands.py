@@ -21,12 +21,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import ValidationError
 
-from gateway.config import CommandSettings
 from gateway.db import Database
 from gateway.devices import CommandSpec, Driver
 from gateway.errors import CommandRejected
-from gateway.messages import Command, Reply, ReplyError, isoformat
-from gateway.outbox import Outbox, Priority
+from gateway.messages import Command, Priority, Reply, ReplyError, isoformat
+from gateway.outbox import Outbox
+from gateway.settings import CommandSettings
 from gateway.topics import Topics
 
 __all__ = ["CommandRouter", "canonical_bytes", "sign_command"]

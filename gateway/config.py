@@ -1,244 +1,26 @@
-"""The gateway's configuration: pydantic models loaded from one TOML file.
+"""Loading the gateway's configuration: one TOML file checked against :mod:`gateway.settings`.
 
-Unknown keys are errors (a typo must not be silently ignored). Each device table is checked
-against the config model of the driver registered for its ``kind``. :func:`load_config`
-collects every problem and raises one :class:`~gateway.errors.ConfigError` whose lines read
+Each device table is checked against the config model of the driver registered for its
+``kind``. :func:`load_config` collects every problem and raises one
+:class:`~gateway.errors.ConfigError` whose lines read
 ``file:key.path: what is wrong (allowed: …) (line N)``.
 """
 
 from __future__ import annotations
 
-import base64
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ValidationError
 
-from gateway.devices import DeviceConfig, driver_class
+from gateway.devices import DeviceConfig
 from gateway.errors import ConfigError, ConfigProblem, DriverNotFound
-from gateway.topics import SEGMENT_PATTERN
+from gateway.plugins import driver_class
+from gateway.settings import GatewayConfig
 
-__all__ = [
-    "CommandSettings",
-    "GatewayConfig",
-    "MqttSettings",
-    "Operator",
-    "OutboxSettings",
-    "PlatformCommand",
-    "PlatformResponse",
-    "ResidentSettings",
-    "ScriptStep",
-    "SimulatedResident",
-    "SimulationSettings",
-    "TlsSettings",
-    "WebSettings",
-    "load_config",
-    "parse_config",
-]
-
-DEFAULT_DATA_DIR = Path("/var/lib/community-gateway")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TlsSettings(_Strict):
-    """TLS to the broker: CA file, optional client certificate (mTLS)."""
-
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-
-
-class MqttSettings(_Strict):
-    """The upstream broker."""
-
-    host: str = "localhost"
-    port: int = Field(default=1883, ge=1, le=65535)
-    tls: TlsSettings | None = None
-    username: str | None = None
-    password: SecretStr | None = None
-    prefix: str = "cg/v1"
-    client_id: str | None = None
-    keepalive_s: int = Field(default=30, ge=5, le=3600)
-    inflight: int = Field(default=100, ge=1, le=65535)
-    reconnect_min_s: float = Field(default=0.2, gt=0)
-    reconnect_max_s: float = Field(default=30.0, gt=0)
-    #: Reconnect delay cap while the outbox holds messages, so a backlog drains soon after the
-    #: broker returns.
-    backlog_reconnect_max_s: float = Field(default=1.0, gt=0)
-
-
-class OutboxSettings(_Strict):
-    """Bounds of the store-and-forward queue."""
-
-    max_rows: int = Field(default=500_000, ge=100)
-    max_bytes: int = Field(default=256 * 1024 * 1024, ge=64 * 1024)
-    #: The database file's size limit (an SD card's share for the gateway); ``None``: the
-    #: disk's. When it is reached, old telemetry makes room as when the disk is full.
-    max_file_mb: float | None = Field(default=None, gt=0)
-    #: How often telemetry written to the outbox is flushed to the disk (events at once).
-    sync_interval_s: float = Field(default=0.5, gt=0, le=60)
-
-
-class Operator(_Strict):
-    """An operator allowed to sign actuating commands (Ed25519 public key, base64)."""
-
-    name: str = Field(min_length=1)
-    public_key: str
-
-    @field_validator("public_key")
-    @classmethod
-    def _is_ed25519(cls, value: str) -> str:
-        try:
-            raw = base64.b64decode(value, validate=True)
-        except ValueError as err:
-            raise ValueError("not base64; paste the line `gateway keys new` printed") from err
-        if len(raw) != 32:
-            raise ValueError("an Ed25519 public key is 32 bytes (44 base64 characters)")
-        return value
-
-
-class CommandSettings(_Strict):
-    """Who may command the gateway and within which limits."""
-
-    operators: list[Operator] = Field(default_factory=list)
-    #: Enrollment commands carry JPEG photos: 1 MiB holds several.
-    max_payload_bytes: int = Field(default=1024 * 1024, ge=256)
-    max_expiry_s: int = Field(default=3600, ge=10)
-    #: Commands a second to one device (sustained), and the burst allowed above that; the
-    #: whole gateway takes ``total_factor`` times as many. Beyond, commands are dropped.
-    rate_per_s: float = Field(default=10.0, gt=0)
-    burst: int = Field(default=30, ge=1)
-    total_factor: float = Field(default=3.0, ge=1)
-
-
-class ScriptStep(_Strict):
-    """Something that happens in the simulated world at a simulated time after start."""
-
-    at_s: float = Field(ge=0)
-    model: str
-    action: str = "set"
-    args: dict[str, Any] = Field(default_factory=dict)
-
-
-class PlatformCommand(_Strict):
-    """A command the demo's simulated platform sends at a simulated time after start."""
-
-    at_s: float = Field(ge=0)
-    device: str = Field(pattern=SEGMENT_PATTERN)
-    command: str = Field(pattern=SEGMENT_PATTERN)
-    args: dict[str, Any] = Field(default_factory=dict)
-
-
-class PlatformResponse(_Strict):
-    """A command the demo's platform sends ``after_s`` simulated seconds after an event.
-
-    ``args`` maps each argument to the name of the event's field that supplies it.
-    """
-
-    on_event: str
-    after_s: float = Field(default=0, ge=0)
-    command: str = Field(pattern=SEGMENT_PATTERN)
-    args: dict[str, str] = Field(default_factory=dict)
-
-
-class SimulatedResident(_Strict):
-    """A resident the demo enrolls before it starts (photos relative to ``photos_dir``)."""
-
-    id: str = Field(pattern=SEGMENT_PATTERN)
-    name: str
-    unit: str
-    photos: list[str] = Field(min_length=1)
-
-
-class SimulationSettings(_Strict):
-    """The simulated complex (``hardware = "simulated"``)."""
-
-    time_scale: float = Field(default=1.0, gt=0, le=100_000)
-    seed: int = 0
-    #: A scripted day: faults and visits that happen by themselves (the demo uses it).
-    script: list[ScriptStep] = Field(default_factory=list)
-    #: What the demo's simulated platform sends (signed with a key made for the demo).
-    platform: list[PlatformCommand] = Field(default_factory=list)
-    #: How the demo's simulated platform answers events.
-    responses: list[PlatformResponse] = Field(default_factory=list)
-    #: Where the simulated gate's camera finds photographs (relative to this file); a
-    #: ``walk_up``'s relative ``photos`` are read from here. Unset: the photographs that
-    #: come with the simulator (``people/<Name>/NN.jpg``, ``objects/…``).
-    photos_dir: Path | None = None
-    #: Residents the demo enrolls before it starts.
-    residents: list[SimulatedResident] = Field(default_factory=list)
-
-
-class ResidentSettings(_Strict):
-    """What the gate keeps of its residents."""
-
-    #: Keep the enrollment photographs (encrypted like the templates) instead of only the
-    #: templates made from them; removal erases both.
-    keep_photos: bool = False
-
-
-class WebSettings(_Strict):
-    """The property manager's console: web pages on the office network."""
-
-    enabled: bool = False
-    #: ``0.0.0.0``: every interface of the box (the office LAN); ``127.0.0.1``: this box only.
-    host: str = "0.0.0.0"
-    port: int = Field(default=8080, ge=1, le=65535)
-    #: Serve HTTPS with this certificate and key (PEM files); the cookies are then Secure.
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    #: Behind a reverse proxy that terminates TLS: the cookies are Secure.
-    behind_tls_proxy: bool = False
-    #: A session ends after this long without a request, and after ``session_max_hours``.
-    session_idle_minutes: float = Field(default=30, gt=0, le=1440)
-    session_max_hours: float = Field(default=12, gt=0, le=168)
-    #: This many wrong passwords in a row lock the account for ``lockout_minutes``.
-    lockout_failures: int = Field(default=5, ge=1, le=100)
-    lockout_minutes: float = Field(default=15, gt=0, le=1440)
-    #: The largest photo accepted for enrollment.
-    max_upload_mb: float = Field(default=8, gt=0, le=64)
-    #: How long device history is kept for the charts.
-    history_days: float = Field(default=30, gt=0, le=365)
-
-    @model_validator(mode="after")
-    def _tls_pair(self) -> WebSettings:
-        if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("tls_cert and tls_key go together: set both, or neither")
-        return self
-
-
-class GatewayConfig(_Strict):
-    """The whole configuration of one gateway."""
-
-    site: str = Field(pattern=SEGMENT_PATTERN)
-    gateway_id: str = Field(pattern=SEGMENT_PATTERN)
-    data_dir: Path = DEFAULT_DATA_DIR
-    hardware: Literal["auto", "gpio", "simulated"] = "auto"
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    mqtt: MqttSettings = Field(default_factory=MqttSettings)
-    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
-    commands: CommandSettings = Field(default_factory=CommandSettings)
-    simulation: SimulationSettings = Field(default_factory=SimulationSettings)
-    residents: ResidentSettings = Field(default_factory=ResidentSettings)
-    web: WebSettings = Field(default_factory=WebSettings)
-    devices: list[DeviceConfig] = Field(default_factory=list)
-
-    @property
-    def database(self) -> Path:
-        return self.data_dir / "gateway.sqlite3"
+__all__ = ["load_config", "parse_config"]
 
 
 def load_config(path: Path | str) -> GatewayConfig:

@@ -13,16 +13,14 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.errors import DriverNotFound
 from gateway.messages import (
     MessageType,
+    Priority,
     Severity,
     isoformat,
     new_ulid,
@@ -36,7 +34,7 @@ if TYPE_CHECKING:
     from gateway.db import DeviceStore
     from gateway.hardware import Hardware
     from gateway.history import History
-    from gateway.outbox import Outbox, Priority
+    from gateway.outbox import Outbox
     from gateway.residents import Residents
     from gateway.topics import Topics
 
@@ -48,8 +46,6 @@ __all__ = [
     "NoArgs",
     "Runtime",
     "command",
-    "driver_class",
-    "hardware_class",
 ]
 
 
@@ -159,14 +155,10 @@ class DriverContext:
 
     async def publish_telemetry(self, data: Mapping[str, Any]) -> None:
         """Readings; durable when this returns."""
-        from gateway.outbox import Priority
-
         await self._publish("telemetry", dict(data), Priority.TELEMETRY)
 
     async def publish_event(self, event: str, severity: Severity = "info", **data: Any) -> None:
         """Something happened; durable (and on disk) when this returns."""
-        from gateway.outbox import Priority
-
         priority = Priority.CRITICAL if severity == "critical" else Priority.EVENT
         self.log.log(
             logging.WARNING if severity != "info" else logging.INFO,
@@ -180,8 +172,6 @@ class DriverContext:
         self, state: Mapping[str, Any] | None = None, *, available: bool | None = None
     ) -> None:
         """Merge ``state`` into the device's retained state and publish it whole."""
-        from gateway.outbox import Priority
-
         if state:
             self._state.update(state)
         if available is not None:
@@ -237,30 +227,3 @@ class Driver(ABC):
                 if isinstance(spec, CommandSpec):
                     specs[spec.name] = spec
         return specs
-
-
-@cache
-def _group(group: str) -> Mapping[str, Any]:
-    return {ep.name: ep for ep in entry_points(group=group)}
-
-
-def driver_class(kind: str) -> type[Driver]:
-    """The driver registered for ``kind`` (entry-point group ``community_gateway.drivers``)."""
-    found = _group("community_gateway.drivers")
-    if kind not in found:
-        allowed = ", ".join(sorted(found)) or "none installed"
-        raise DriverNotFound(f"unknown device kind {kind!r} (allowed: {allowed})")
-    cls = found[kind].load()
-    if not (isinstance(cls, type) and issubclass(cls, Driver)):
-        raise DriverNotFound(f"entry point {kind!r} is not a Driver subclass")
-    return cls
-
-
-def hardware_class(name: str) -> Callable[..., Hardware]:
-    """The hardware back-end registered as ``name`` (group ``community_gateway.hardware``)."""
-    found = _group("community_gateway.hardware")
-    if name not in found:
-        allowed = ", ".join(sorted(found)) or "none installed"
-        raise DriverNotFound(f"unknown hardware {name!r} (allowed: {allowed})")
-    factory: Callable[..., Hardware] = found[name].load()
-    return factory

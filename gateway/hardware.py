@@ -13,14 +13,14 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from gateway.devices import hardware_class
 from gateway.errors import DeviceUnavailable, GatewayError
+from gateway.plugins import hardware_class
 from vision.camera import FrameSource, VideoCapture
 from vision.errors import VisionError
 
 if TYPE_CHECKING:
     from gateway.clock import Clock
-    from gateway.config import GatewayConfig
+    from gateway.settings import GatewayConfig
 
 __all__ = ["GpioHardware", "Hardware", "is_raspberry_pi", "open_hardware"]
 

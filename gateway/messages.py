@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import IntEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +21,7 @@ __all__ = [
     "Command",
     "Envelope",
     "MessageType",
+    "Priority",
     "Reply",
     "ReplyError",
     "Severity",
@@ -41,6 +43,18 @@ def redacted(data: Mapping[str, Any]) -> dict[str, Any]:
 
 MessageType = Literal["telemetry", "event", "state"]
 Severity = Literal["info", "warning", "critical"]
+
+
+class Priority(IntEnum):
+    """How a message waits in the outbox: lower is more important. CRITICAL and REPLY are
+    never dropped."""
+
+    CRITICAL = 0
+    REPLY = 1
+    EVENT = 2
+    STATE = 3
+    TELEMETRY = 4
+
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _HISTORICAL_FALSE = b'"historical":false}'

@@ -17,26 +17,16 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
-from gateway.config import OutboxSettings
 from gateway.db import Database, is_full
 from gateway.errors import StorageError
+from gateway.messages import Priority
+from gateway.settings import OutboxSettings
 
-__all__ = ["Outbox", "OutboxRow", "Priority"]
+__all__ = ["Outbox", "OutboxRow"]
 
 log = logging.getLogger(__name__)
-
-
-class Priority(IntEnum):
-    """Lower is more important. CRITICAL and REPLY are never dropped."""
-
-    CRITICAL = 0
-    REPLY = 1
-    EVENT = 2
-    STATE = 3
-    TELEMETRY = 4
 
 
 _DROPPABLE = Priority.EVENT

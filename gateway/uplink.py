@@ -20,10 +20,10 @@ from typing import Any, Literal
 
 import aiomqtt
 
-from gateway.config import MqttSettings
 from gateway.errors import UplinkError
 from gateway.messages import mark_historical
 from gateway.outbox import Outbox, OutboxRow
+from gateway.settings import MqttSettings
 from gateway.topics import Topics
 
 __all__ = ["CommandHandler", "Observer", "ReceivedMessage", "Uplink", "UplinkState"]

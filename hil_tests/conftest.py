@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from gateway.broker import MosquittoBroker
+from gateway.demo.broker import MosquittoBroker
 from hil_tests.harness import GatewayProcess, Upstream, gateway_config, operator_key
 
 

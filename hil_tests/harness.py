@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.config import MqttSettings
+from gateway.settings import MqttSettings
 from gateway.topics import Topics
 from gateway.uplink import Observer, ReceivedMessage
 

@@ -11,7 +11,7 @@ import pytest
 
 from drivers.sim import control_socket
 from drivers.sim.control import request
-from gateway.broker import MosquittoBroker
+from gateway.demo.broker import MosquittoBroker
 from hil_tests.harness import GatewayProcess, Upstream, gateway_config
 
 BINS = """

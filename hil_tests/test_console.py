@@ -25,7 +25,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from drivers.sim.gate import PHOTOGRAPHS
-from gateway.broker import free_port
+from gateway.demo.broker import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"

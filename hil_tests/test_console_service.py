@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from gateway.broker import MosquittoBroker, free_port
+from gateway.demo.broker import MosquittoBroker, free_port
 from hil_tests.certs import Authority
 from hil_tests.harness import GatewayProcess, Upstream, gateway_config
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from drivers.sim import control_socket
 from drivers.sim.control import request
-from gateway.broker import MosquittoBroker
+from gateway.demo.broker import MosquittoBroker
 from hil_tests.harness import GATEWAY, SITE, GatewayProcess, Upstream
 
 DEMO = Path(__file__).resolve().parents[1] / "config" / "demo.toml"
@@ -56,8 +56,10 @@ async def test_a_simulated_day_without_the_broker_is_delivered_in_order_afterwar
         assert sorted(set(seqs)) == list(range(1, max(seqs) + 1)), "a seq is missing"
         held = [e for e in envelopes if e["seq"] > before and e["historical"]]
         assert len(held) > 500, len(held)  # a day of the complex's traffic
-        held_seqs = [e["seq"] for e in held]
-        assert held_seqs == sorted(held_seqs), "the backlog was delivered out of order"
+        # At least once: a connection lost while draining resends what was not yet
+        # acknowledged, so a duplicate may come late; each message's first arrival is in order.
+        firsts = list(dict.fromkeys(e["seq"] for e in held))
+        assert firsts == sorted(firsts), "the backlog was delivered out of order"
         devices = {e["device"] for e in held}
         assert {"gateway", "bin-north-1", "water-1", "lockers-a"} <= devices
         print(f"\n{len(held)} messages held through a simulated day, drained in {drained_s:.1f} s")

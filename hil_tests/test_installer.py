@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from gateway.app import VERSION
-from gateway.broker import MosquittoBroker
+from gateway.demo.broker import MosquittoBroker
 from hil_tests.harness import GatewayProcess, Upstream, gateway_config
 
 GATEWAY = [sys.executable, "-m", "gateway"]

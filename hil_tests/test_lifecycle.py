@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gateway.broker import MosquittoBroker
+from gateway.demo.broker import MosquittoBroker
 from hil_tests.harness import GatewayProcess, Upstream
 
 

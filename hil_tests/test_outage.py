@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from gateway.broker import MosquittoBroker
+from gateway.demo.broker import MosquittoBroker
 from hil_tests.harness import GatewayProcess, Upstream
 
 OUTAGE_S = 60

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from gateway.broker import MosquittoBroker, find_mosquitto
-from gateway.config import MqttSettings, TlsSettings
+from gateway.demo.broker import MosquittoBroker, find_mosquitto
+from gateway.settings import MqttSettings, TlsSettings
 from gateway.uplink import Observer
 from hil_tests.certs import Authority, Issued
 from hil_tests.harness import GATEWAY, SITE, TOPICS, GatewayProcess, Upstream, gateway_config

@@ -12,8 +12,8 @@ import pytest
 
 from drivers.sim import control_socket
 from drivers.sim.control import request
-from gateway.broker import MosquittoBroker
 from gateway.commands import sign_command
+from gateway.demo.broker import MosquittoBroker
 from hil_tests.harness import TOPICS, GatewayProcess, Upstream, gateway_config
 
 STATIONS = """

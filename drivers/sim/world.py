@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from gateway.clock import Clock
-from gateway.config import ScriptStep
 from gateway.messages import redacted
+from gateway.settings import ScriptStep
 
 __all__ = ["Model", "World"]
 

@@ -32,12 +32,12 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.config import WebSettings
 from gateway.deliveries import deliveries, delivery
 from gateway.errors import GatewayError
 from gateway.keyfile import read_or_create_key
 from gateway.messages import isoformat
 from gateway.residents import PhotoResult, ResidentError
+from gateway.settings import WebSettings
 from gateway.topics import Topics
 from gateway.web.auth import LoginRefused, Session, Sessions, Signer, Users
 from gateway.web.devices import device_page, summary

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
-from gateway.config import WebSettings
+from gateway.settings import WebSettings
 
 __all__ = ["bind", "serve"]
 

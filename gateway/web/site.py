@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from gateway.clock import Clock
-from gateway.config import GatewayConfig
 from gateway.db import Database
 from gateway.history import History
 from gateway.residents import PhotoResult, Residents
+from gateway.settings import GatewayConfig
 from vision.enrollment import Templates
 from vision.faces import Image
 

@@ -22,11 +22,13 @@ from hypothesis import strategies as st
 
 from gateway.clock import RealClock
 from gateway.commands import CommandRouter, sign_command
-from gateway.config import CommandSettings, Operator, load_config
+from gateway.config import load_config
 from gateway.db import Database
-from gateway.devices import Driver, DriverContext, driver_class
+from gateway.devices import Driver, DriverContext
 from gateway.outbox import Outbox
+from gateway.plugins import driver_class
 from gateway.residents import Residents
+from gateway.settings import CommandSettings, Operator
 from gateway.topics import Topics
 from tests.gateway.helpers import MockHardware, StubRuntime
 

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.commands import CommandRouter, sign_command
-from gateway.config import CommandSettings, Operator
 from gateway.db import Database
 from gateway.devices import DeviceConfig, Driver, command
 from gateway.errors import CommandRejected
 from gateway.messages import Reply
 from gateway.outbox import Outbox
+from gateway.settings import CommandSettings, Operator
 from gateway.topics import Topics
 
 T = Topics("cg/v1", "park", "gw")

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import OutboxSettings
 from gateway.db import Database
 from gateway.errors import StorageError
-from gateway.outbox import Outbox, Priority
+from gateway.messages import Priority
+from gateway.outbox import Outbox
+from gateway.settings import OutboxSettings
 from tests.gateway.helpers import envelope
 
 

@@ -7,11 +7,12 @@ import contextlib
 import json
 from pathlib import Path
 
-from gateway.broker import MosquittoBroker
-from gateway.config import MqttSettings
 from gateway.db import Database
+from gateway.demo.broker import MosquittoBroker
 from gateway.errors import UplinkError
-from gateway.outbox import Outbox, Priority
+from gateway.messages import Priority
+from gateway.outbox import Outbox
+from gateway.settings import MqttSettings
 from gateway.topics import Topics
 from gateway.uplink import Observer, ReceivedMessage, Uplink
 from tests.gateway.helpers import envelope
@@ -95,7 +96,7 @@ async def test_drains_in_order_deletes_after_puback_and_survives_a_restart(
 
 
 async def test_offline_start_keeps_retrying_without_losing_anything(tmp_path: Path) -> None:
-    from gateway.broker import free_port
+    from gateway.demo.broker import free_port
 
     settings = MqttSettings(
         host="127.0.0.1", port=free_port(), reconnect_min_s=0.01, reconnect_max_s=0.05

@@ -13,7 +13,7 @@ from drivers.sim.control import ControlServer, request
 from drivers.sim.host import HostModel
 from drivers.sim.world import World
 from gateway.clock import ScaledClock
-from gateway.config import ScriptStep
+from gateway.settings import ScriptStep
 
 
 async def test_host_heats_when_the_fan_fails_as_a_first_order_system(tmp_path: Path) -> None:

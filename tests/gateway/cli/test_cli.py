@@ -12,7 +12,7 @@ from gateway.audit import AuditLog
 from gateway.cli import app
 from gateway.db import Database
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 runner = CliRunner()
 
 
@@ -226,26 +226,12 @@ def test_users_add_list_passwd_and_remove(tmp_path: Path) -> None:
     ]
 
 
-def test_the_demo_view_summarises_a_locker_bank_on_one_line() -> None:
-    from gateway.cli import _telemetry_line
-
-    boxes = [
-        {"id": "A01", "class": "ambient", "temperature_c": None, "occupied": True},
-        {"id": "C08", "class": "chilled", "temperature_c": 5.31, "cooling_on": True},
-        {"id": "F11", "class": "frozen", "temperature_c": -21.44, "occupied": True},
-        {"id": "F12", "class": "frozen", "temperature_c": None, "occupied": True},
-    ]
-    assert _telemetry_line({"compartments": boxes, "reported": 3}) == (
-        "3 of 4 held · C08 5.3 °C cooling · F11 -21.4 °C · F12 no probe, reported=3"
-    )
-
-
 def test_the_demo_keeps_third_party_info_lines_out_unless_verbose(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     import logging
 
-    from gateway.cli import _setup_logging
+    from gateway.cli.common import _setup_logging
 
     _setup_logging("info", libraries="warning")
     try:

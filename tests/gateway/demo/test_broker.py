@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from gateway import broker as broker_module
-from gateway.broker import MosquittoBroker, embedded_broker
-from gateway.config import MqttSettings
+from gateway.demo import broker as broker_module
+from gateway.demo.broker import MosquittoBroker, embedded_broker
+from gateway.settings import MqttSettings
 from gateway.uplink import Observer
 
 

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.commands import sign_command
-from gateway.config import GatewayConfig, Operator
 from gateway.messages import new_ulid
+from gateway.settings import GatewayConfig, Operator
 from gateway.topics import Topics
 from gateway.uplink import Observer
 

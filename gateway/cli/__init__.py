@@ -1,0 +1,33 @@
+"""The ``gateway`` command: one module per command group. Each imports its heavy libraries
+(OpenCV, the face models, the MQTT client) only when it runs, so ``gateway --help`` and
+``gateway config check`` start at once."""
+
+from __future__ import annotations
+
+import typer
+
+from gateway.cli import audit, command, config, deliveries, keys, outbox, residents, users
+from gateway.cli.demo import demo
+from gateway.cli.run import run
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Edge gateway of a residential complex.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command()(run)
+app.command()(demo)
+app.add_typer(config.config_app, name="config")
+app.add_typer(outbox.outbox_app, name="outbox")
+app.add_typer(keys.keys_app, name="keys")
+app.add_typer(command.command_app, name="command")
+app.add_typer(deliveries.deliveries_app, name="deliveries")
+app.add_typer(residents.residents_app, name="residents")
+app.add_typer(audit.audit_app, name="audit")
+app.add_typer(users.users_app, name="users")
+
+
+def main() -> None:
+    app()

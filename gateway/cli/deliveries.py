@@ -1,0 +1,71 @@
+"""Parcels in the lockers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gateway.cli.common import ConfigOption, _database, _load, _number, err, out
+from gateway.deliveries import deliveries, delivery
+
+deliveries_app = typer.Typer(help="Parcels in the lockers, held and past.", no_args_is_help=True)
+
+
+@deliveries_app.command("list")
+def deliveries_list(
+    config: ConfigOption,
+    status: Annotated[
+        str | None, typer.Option(help="Only these: reserved, held, collected, returned, …")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Deliveries, newest first."""
+    cfg = _load(config)
+    with _database(cfg) as db:
+        found = deliveries(db, status=status, limit=limit)
+    if as_json:
+        out.print_json(data=found)
+        return
+    table = Table(title=f"deliveries at {cfg.site}/{cfg.gateway_id}")
+    for column in ("id", "status", "compartment", "class", "deposited", "min °C", "max °C"):
+        table.add_column(column)
+    for d in found:
+        t = d.get("temperature") or {}
+        table.add_row(
+            d["id"],
+            d["status"],
+            f"{d['device']}/{d.get('compartment', '?')}",
+            d.get("class", ""),
+            d.get("deposited_at", "-"),
+            _number(t.get("min_c")),
+            _number(t.get("max_c")),
+        )
+    out.print(table if found else "no deliveries")
+
+
+@deliveries_app.command("show")
+def deliveries_show(
+    ref: Annotated[str, typer.Argument(metavar="ID", help="The delivery_ref.")],
+    config: ConfigOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """One delivery with its temperature record."""
+    cfg = _load(config)
+    with _database(cfg) as db:
+        found = delivery(db, ref)
+    if found is None:
+        err.print(f"no delivery {ref!r}: `gateway deliveries list` shows those there are")
+        raise typer.Exit(1)
+    if as_json:
+        out.print_json(data=found)
+        return
+    table = Table(title=f"delivery {ref}", show_header=False)
+    temperature = found.pop("temperature", None) or {}
+    for key, value in found.items():
+        table.add_row(key, str(value))
+    for key, value in temperature.items():
+        table.add_row(f"temperature: {key}", str(value))
+    out.print(table)

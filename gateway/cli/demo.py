@@ -1,0 +1,43 @@
+"""``gateway demo``: the simulated complex with an embedded broker and a live view."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.cli.common import _load, _setup_logging
+
+DEMO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
+
+
+def demo(
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(help="Use this broker (mqtt://host:port) instead of an embedded one."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Default: config/demo.toml")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also the broker's and web server's logs.")
+    ] = False,
+) -> None:
+    """Run the simulated complex with an embedded broker and show what upstream receives."""
+    from gateway.demo.run import prepare, run_demo
+
+    path = config or DEMO_CONFIG
+    cfg = _load(path)
+    live = sys.stdout.isatty()
+    level = "warning" if live and not verbose else cfg.log_level
+    _setup_logging(level, libraries=level if verbose else "warning")
+    with tempfile.TemporaryDirectory(prefix="cg-demo-") as scratch:
+        if config is None:
+            cfg.data_dir = Path(scratch)
+        prepare(cfg)
+        asyncio.run(run_demo(cfg, broker, duration, live))

@@ -1,0 +1,373 @@
+"""Residents the gate recognises: enrollment, import, status, identification."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from gateway.audit import AuditLog
+from gateway.cli.common import (
+    ByOption,
+    ConfigOption,
+    JsonOption,
+    _actor,
+    _database,
+    _date,
+    _load,
+    _progress,
+    err,
+    load_recognizer,
+    out,
+)
+
+if TYPE_CHECKING:
+    from gateway.residents import PhotoResult, Residents
+    from vision.enrollment import Recognizer
+    from vision.faces import Image
+
+residents_app = typer.Typer(help="Residents the gate recognises.", no_args_is_help=True)
+
+
+def _photos(paths: list[Path]) -> list[tuple[str, Image | None, str | None]]:
+    """Each photo decoded, or why it cannot be read."""
+    from vision.errors import VisionError as VisionImageError
+    from vision.faces import load_image
+
+    found: list[tuple[str, Image | None, str | None]] = []
+    for path in paths:
+        try:
+            found.append((str(path), load_image(path), None))
+        except FileNotFoundError:
+            found.append((str(path), None, "no such file"))
+        except (OSError, VisionImageError) as problem:
+            found.append((str(path), None, f"cannot read it ({problem})"))
+    return found
+
+
+def _enroll_one(
+    residents: Residents,
+    recognizer: Recognizer,
+    resident: str,
+    paths: list[Path],
+    *,
+    name: str,
+    unit: str,
+    actor: str,
+    progress: Callable[[], None],
+    **options: Any,
+) -> tuple[list[PhotoResult], str | None]:
+    """Enroll one resident; every photo's result, and why the resident was refused."""
+    from gateway.residents import PhotoResult, ResidentError
+
+    unreadable: dict[str, PhotoResult] = {}
+    readable: list[tuple[str, Image]] = []
+    order = [str(p) for p in paths]
+    for label, image, problem in _photos(paths):
+        if image is None:
+            unreadable[label] = PhotoResult(label, False, problem)
+            progress()
+        else:
+            readable.append((label, image))
+    if not readable:
+        reasons = "; ".join(f"{r.photo}: {r.reason}" for r in unreadable.values()) or "no photos"
+        return list(unreadable.values()), f"no usable photo for {resident} ({reasons})"
+    try:
+        report = residents.enroll(
+            recognizer,
+            resident,
+            readable,
+            name=name,
+            unit=unit,
+            actor=actor,
+            progress=lambda _: progress(),
+            originals=[Path(label).read_bytes() for label, _ in readable]
+            if residents.keep_photos
+            else (),
+            **options,
+        )
+    except ResidentError as refused:
+        checked = {label: PhotoResult(label, False, None) for label, _ in readable}
+        return [{**checked, **unreadable}[label] for label in order], str(refused)
+    results = {**{r.photo: r for r in report.photos}, **unreadable}
+    return [results[label] for label in order], None
+
+
+def _print_photos(results: list[PhotoResult]) -> None:
+    for r in results:
+        mark = "[green]accepted[/]" if r.accepted else f"[red]rejected[/]: {r.reason}"
+        if r.accepted or r.reason:
+            out.print(f"  {r.photo}: {mark}", highlight=False, soft_wrap=True)
+
+
+@residents_app.command("enroll")
+def residents_enroll(
+    photos: Annotated[list[Path], typer.Argument(metavar="PHOTO...", help="JPEG or PNG files.")],
+    config: ConfigOption,
+    resident: Annotated[str, typer.Option("--id", help="The resident's id (unique).")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    unit: Annotated[str, typer.Option(help="Flat or unit.")],
+    valid_from: Annotated[str | None, typer.Option(help="Allowed in from (date).")] = None,
+    valid_until: Annotated[str | None, typer.Option(help="Allowed in until (date).")] = None,
+    welfare_check: Annotated[
+        bool, typer.Option(help="Report when not seen at the gate for a while.")
+    ] = False,
+    consent_at: Annotated[
+        str | None, typer.Option(help="When the resident consented (default: now).")
+    ] = None,
+    by: ByOption = None,
+) -> None:
+    """Enroll a resident from photos (each checked: one face, big and sharp enough)."""
+    from gateway.residents import Residents
+
+    cfg = _load(config)
+    recognizer = load_recognizer()
+    with _database(cfg, create=True) as db, _progress() as bar:
+        task = bar.add_task(f"enrolling {resident}", total=len(photos))
+        results, refused = _enroll_one(
+            Residents(db, keep_photos=cfg.residents.keep_photos),
+            recognizer,
+            resident,
+            photos,
+            name=name,
+            unit=unit,
+            actor=_actor(by),
+            progress=lambda: bar.advance(task),
+            valid_from=_date(valid_from, "--valid-from"),
+            valid_until=_date(valid_until, "--valid-until"),
+            welfare_check=welfare_check,
+            consent_at=_date(consent_at, "--consent-at"),
+        )
+    _print_photos(results)
+    if refused:
+        err.print(f"not enrolled: {refused}", soft_wrap=True)
+        raise typer.Exit(1)
+    accepted = sum(r.accepted for r in results)
+    out.print(f"enrolled {resident} ({name}, {unit}) with {accepted} of {len(results)} photos")
+
+
+@residents_app.command("import")
+def residents_import(
+    file: Annotated[Path, typer.Argument(help="CSV with columns id,name,unit,photos.")],
+    config: ConfigOption,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Enroll a whole complex from a CSV (photos separated by ';', relative to the CSV)."""
+    from gateway.residents import Residents
+
+    cfg = _load(config)
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as problem:
+        err.print(f"{file}: {problem}")
+        raise typer.Exit(2) from None
+    missing = {"id", "name", "unit", "photos"} - set(rows[0] if rows else {})
+    if missing:
+        err.print(f"{file}: missing columns {sorted(missing)} (expected id,name,unit,photos)")
+        raise typer.Exit(2)
+    base = file.parent
+    jobs = [
+        (n, row, [base / p.strip() for p in (row["photos"] or "").split(";") if p.strip()])
+        for n, row in enumerate(rows, start=2)
+    ]
+    recognizer = load_recognizer()
+    report: list[dict[str, Any]] = []
+    with _database(cfg, create=True) as db, _progress() as bar:
+        task = bar.add_task("importing", total=sum(len(paths) for _, _, paths in jobs))
+        residents = Residents(db, keep_photos=cfg.residents.keep_photos)
+        for line, row, paths in jobs:
+            results, refused = _enroll_one(
+                residents,
+                recognizer,
+                (row["id"] or "").strip(),
+                paths,
+                name=(row["name"] or "").strip(),
+                unit=(row["unit"] or "").strip(),
+                actor=_actor(by),
+                progress=lambda: bar.advance(task),
+            )
+            report.append(
+                {
+                    "line": line,
+                    "id": row["id"],
+                    "enrolled": refused is None,
+                    "error": refused,
+                    "rejected": [
+                        {"photo": r.photo, "reason": r.reason} for r in results if r.reason
+                    ],
+                    "accepted": sum(r.accepted for r in results),
+                }
+            )
+    failed = [r for r in report if not r["enrolled"]]
+    if as_json:
+        out.print_json(data=report)
+    else:
+        for r in report:
+            state = "[green]enrolled[/]" if r["enrolled"] else f"[red]not enrolled[/]: {r['error']}"
+            out.print(f"line {r['line']} {r['id']}: {state}", highlight=False)
+            for rejected in r["rejected"] if r["enrolled"] else []:
+                out.print(
+                    f"  {rejected['photo']}: rejected: {rejected['reason']}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+        out.print(f"{len(report) - len(failed)} of {len(report)} residents enrolled")
+    raise typer.Exit(1 if failed else 0)
+
+
+@residents_app.command("list")
+def residents_list(
+    config: ConfigOption,
+    search: Annotated[str | None, typer.Option(help="Part of an id, name or unit.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Residents, by unit."""
+    from gateway.residents import Residents
+
+    cfg = _load(config)
+    with _database(cfg, create=True) as db:
+        found = Residents(db).all(search)
+    if as_json:
+        out.print_json(data=[r.as_dict() for r in found])
+        return
+    table = Table(title=f"residents of {cfg.site}")
+    for column in ("id", "name", "unit", "status", "templates", "valid until", "last seen"):
+        table.add_column(column)
+    for r in found:
+        table.add_row(
+            r.id,
+            r.name,
+            r.unit,
+            r.status,
+            str(r.templates),
+            r.valid_until or "-",
+            r.last_seen or "-",
+        )
+    out.print(table if found else "no residents")
+
+
+@residents_app.command("show")
+def residents_show(resident: str, config: ConfigOption, as_json: JsonOption = False) -> None:
+    """One resident and their audit trail."""
+    from gateway.residents import Residents
+
+    cfg = _load(config)
+    with _database(cfg) as db:
+        found = Residents(db).get(resident)
+        trail = AuditLog(db).entries(subject=resident, limit=50)
+    if found is None:
+        err.print(f"no resident {resident!r}: `gateway residents list` shows them")
+        raise typer.Exit(1)
+    history = [{"ts": e.ts, "action": e.action, "actor": e.actor, **e.data} for e in trail]
+    if as_json:
+        out.print_json(data={**found.as_dict(), "audit": history})
+        return
+    table = Table(title=f"resident {resident}", show_header=False)
+    for key, value in found.as_dict().items():
+        table.add_row(key, str(value))
+    out.print(table)
+    for h in history:
+        out.print(f"  {h['ts']} {h['action']} by {h['actor']}", highlight=False)
+
+
+def _change(config: Path, resident: str, by: str | None, change: str) -> None:
+    from gateway.residents import ResidentError, Residents
+
+    cfg = _load(config)
+    with _database(cfg) as db:
+        residents = Residents(db)
+        try:
+            if change == "remove":
+                residents.remove(resident, actor=_actor(by))
+            else:
+                residents.set_status(resident, change, actor=_actor(by))
+        except ResidentError as refused:
+            err.print(str(refused))
+            raise typer.Exit(1) from None
+
+
+@residents_app.command("remove")
+def residents_remove(
+    resident: str,
+    config: ConfigOption,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+    by: ByOption = None,
+) -> None:
+    """Forget a resident: their templates are erased."""
+    if not yes and not typer.confirm(f"Remove {resident} and erase their face templates?"):
+        raise typer.Exit(1)
+    _change(config, resident, by, "remove")
+    out.print(f"removed {resident}; their templates are erased")
+
+
+@residents_app.command("suspend")
+def residents_suspend(resident: str, config: ConfigOption, by: ByOption = None) -> None:
+    """The gate stops opening for this resident (templates kept)."""
+    _change(config, resident, by, "suspended")
+    out.print(f"suspended {resident}")
+
+
+@residents_app.command("resume")
+def residents_resume(resident: str, config: ConfigOption, by: ByOption = None) -> None:
+    """The gate opens for this resident again."""
+    _change(config, resident, by, "active")
+    out.print(f"resumed {resident}")
+
+
+@residents_app.command("identify")
+def residents_identify(
+    photos: Annotated[list[Path], typer.Argument(metavar="PHOTO...")],
+    config: ConfigOption,
+    as_json: JsonOption = False,
+) -> None:
+    """What the door would decide on each photo, as one frame."""
+    from gateway.residents import Residents
+
+    cfg = _load(config)
+    recognizer = load_recognizer()
+    with _database(cfg, create=True) as db:
+        recognizer.load(Residents(db).templates())
+    results = []
+    for label, image, problem in _photos(photos):
+        if image is None:
+            results.append(
+                {
+                    "photo": label,
+                    "faces": 0,
+                    "resident": None,
+                    "distance": None,
+                    "margin": None,
+                    "reason": problem,
+                }
+            )
+            continue
+        d = recognizer.decide(image)
+        results.append(
+            {
+                "photo": label,
+                "faces": d.faces,
+                "resident": d.resident,
+                "distance": None if d.distance is None else round(d.distance, 4),
+                "margin": None
+                if d.margin is None or d.margin == float("inf")
+                else round(d.margin, 4),
+                "reason": d.reason,
+            }
+        )
+    if as_json:
+        out.print_json(data=results)
+        return
+    for r in results:
+        who = r["resident"] or "nobody"
+        out.print(
+            f"{r['photo']}: {r['faces']} face(s) -> {who} ({r['reason']}; "
+            f"distance {r['distance']}, margin {r['margin']})",
+            highlight=False,
+            soft_wrap=True,
+        )

@@ -1,0 +1,45 @@
+"""The CLI starts without the heavy libraries: an installer's ``gateway --help`` and
+``gateway config check`` on a Pi must not wait for OpenCV or the face models."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+HEAVY = ("cv2", "numpy", "dlib", "face_recognition", "aiomqtt", "starlette", "argon2", "amqtt")
+
+PROBE = """
+import json, sys
+from typer.testing import CliRunner
+from gateway.cli import app
+result = CliRunner().invoke(app, sys.argv[1:])
+print(json.dumps({"exit": result.exit_code, "loaded": [m for m in %r if m in sys.modules]}))
+"""
+
+
+def loaded_by(*args: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE % (HEAVY,), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_help_loads_no_heavy_library() -> None:
+    assert loaded_by("--help") == {"exit": 0, "loaded": []}
+
+
+def test_config_check_of_a_gateway_without_a_gate_loads_no_heavy_library(tmp_path: Path) -> None:
+    config = tmp_path / "g.toml"
+    config.write_text(
+        'site = "s"\ngateway_id = "g"\n\n[[devices]]\nkind = "gateway"\nid = "gateway"\n'
+        '\n[[devices]]\nkind = "bin"\nid = "b"\ntrigger_pin = 17\necho_pin = 27\n'
+    )
+    assert loaded_by("config", "check", str(config)) == {"exit": 0, "loaded": []}
