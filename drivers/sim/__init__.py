@@ -41,6 +41,7 @@ class SimulatedHardware:
 
     def __init__(self, *, config: Any, clock: Clock) -> None:
         self.root = Path(config.data_dir) / "sim"
+        self.clock = clock
         self.pin_factory = MockFactory()
         self.cpu_temperature_file = self.root / "thermal_zone0" / "temp"
         self.w1_root = self.root / "w1"
@@ -92,6 +93,9 @@ class SimulatedHardware:
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tg:
+            pace = getattr(self.clock, "pace", None)
+            if pace is not None:  # simulated time keeps to the process's progress
+                tg.create_task(pace(), name="sim-pace")
             tg.create_task(self.world.run(), name="sim-world")
             tg.create_task(self.control.serve(), name="sim-control")
 

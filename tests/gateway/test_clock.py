@@ -26,3 +26,23 @@ async def test_scaled_clock_runs_faster_and_sleeps_shorter() -> None:
     with pytest.raises(ValueError, match="scale"):
         ScaledClock(0)
     await asyncio.sleep(0)
+
+
+async def test_a_paced_clock_stands_still_while_the_process_is_stalled() -> None:
+    clock = ScaledClock(1000.0)
+    pacer = asyncio.create_task(clock.pace())
+    try:
+        await asyncio.sleep(0.05)
+        before = clock.monotonic()
+        time.sleep(0.3)  # noqa: ASYNC251 - the process kept off the CPU for 0.3 s
+        during = clock.monotonic()  # read before the beat notices: no jump
+        await asyncio.sleep(0.05)
+        after = clock.monotonic()
+    finally:
+        pacer.cancel()
+    assert during - before <= (ScaledClock.BEAT_S + ScaledClock.LATE_S) * 1000 + 1e-6
+    assert after - during < 0.3 * 1000  # the stall's 300 simulated seconds never came
+    assert clock.stalled_s >= 0.29
+    assert after >= during >= before  # and time never ran backwards
+    await clock.sleep(5.0)  # a sleep still lasts its simulated time
+    assert clock.monotonic() - after >= 5.0
