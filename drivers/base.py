@@ -1,4 +1,5 @@
-"""Helpers for driver authors: when to report, thresholds with hysteresis, availability."""
+"""Helpers for driver authors: pin names, when to report, thresholds with hysteresis,
+availability."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ if TYPE_CHECKING:
     from gateway.devices import DriverContext
     from gateway.messages import Severity
 
-__all__ = ["Alarm", "Availability", "Hysteresis", "Reporter"]
+__all__ = ["Alarm", "Availability", "Hysteresis", "Pin", "Reporter"]
+
+#: A GPIO pin as gpiozero names it: a BCM number (17) or a name ("GPIO17", "BOARD11").
+Pin = int | str
 
 
 class Reporter:

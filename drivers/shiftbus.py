@@ -14,9 +14,9 @@ from typing import Any
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
 
-__all__ = ["MatrixKeypad", "ShiftRegisterBus"]
+from drivers.base import Pin
 
-Pin = int | str
+__all__ = ["MatrixKeypad", "ShiftRegisterBus"]
 
 
 class ShiftRegisterBus:

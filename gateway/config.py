@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.devices import DeviceConfig
 from gateway.errors import ConfigError, ConfigProblem, DriverNotFound
-from gateway.plugins import driver_class
+from gateway.plugins import config_class
 from gateway.settings import GatewayConfig
 
 __all__ = ["load_config", "parse_config"]
@@ -62,7 +62,7 @@ def parse_config(
             continue
         kind = item.get("kind")
         try:
-            model = driver_class(str(kind)).config_model if kind is not None else None
+            model = config_class(str(kind)) if kind is not None else None
         except DriverNotFound as err:
             problem((*where, "kind"), str(err))
             continue

@@ -3,7 +3,7 @@
 A driver is a :class:`Driver` subclass with a pydantic config model, an ``async run()`` that
 is its whole life, and command handlers declared with :func:`command`. It reaches the rest of
 the gateway only through its :class:`DriverContext`. Drivers and hardware back-ends are found
-through the entry-point groups ``community_gateway.drivers`` and
+through the entry-point groups ``community_gateway.kinds`` and
 ``community_gateway.hardware``; the runtime never imports a driver package.
 """
 

@@ -1,21 +1,70 @@
-"""Finding the installed plugins: drivers (entry-point group ``community_gateway.drivers``)
-and hardware back-ends (``community_gateway.hardware``). The runtime never imports a driver
-package; it asks here by name."""
+"""Finding the installed plugins by entry point; the runtime never imports a driver package.
+
+- ``community_gateway.kinds``: one :class:`DeviceKind` per device kind, a light object that
+  names where the kind's parts are (config model, driver, CLI command groups, secret fields)
+  and loads each only when it is asked for: checking a configuration loads the config
+  models, never a driver's libraries (OpenCV for the gate).
+- ``community_gateway.hardware``: the hardware back-ends (``simulated``).
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-from gateway.devices import Driver
+from gateway.devices import DeviceConfig, Driver
 from gateway.errors import DriverNotFound
 
 if TYPE_CHECKING:
     from gateway.hardware import Hardware
 
-__all__ = ["driver_class", "hardware_class"]
+__all__ = [
+    "DeviceKind",
+    "config_class",
+    "device_kind",
+    "device_kinds",
+    "driver_class",
+    "hardware_class",
+]
+
+
+def _load(target: str) -> Any:
+    """``"package.module:attribute"`` → the attribute (imported now)."""
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+@dataclass(frozen=True)
+class DeviceKind:
+    """What a device kind brings to the runtime, each part named as ``"module:attribute"``
+    and imported only when asked for."""
+
+    #: The ``kind`` of its ``[[devices]]`` tables.
+    name: str
+    #: Its :class:`~gateway.devices.DeviceConfig` subclass (light: pydantic only).
+    config: str
+    #: Its :class:`~gateway.devices.Driver` subclass.
+    driver: str
+    #: Command groups it adds to the ``gateway`` CLI: name → a ``typer.Typer``.
+    cli: Mapping[str, str] = field(default_factory=dict)
+    #: Fields of its events and records that are secrets: never shown, never logged.
+    secrets: frozenset[str] = frozenset()
+
+    def config_model(self) -> type[DeviceConfig]:
+        model = _load(self.config)
+        if not (isinstance(model, type) and issubclass(model, DeviceConfig)):
+            raise DriverNotFound(f"kind {self.name!r}: {self.config} is not a DeviceConfig")
+        return model
+
+    def driver_class(self) -> type[Driver]:
+        cls = _load(self.driver)
+        if not (isinstance(cls, type) and issubclass(cls, Driver)):
+            raise DriverNotFound(f"kind {self.name!r}: {self.driver} is not a Driver subclass")
+        return cls
 
 
 @cache
@@ -23,16 +72,37 @@ def _group(group: str) -> Mapping[str, Any]:
     return {ep.name: ep for ep in entry_points(group=group)}
 
 
-def driver_class(kind: str) -> type[Driver]:
-    """The driver registered for ``kind`` (entry-point group ``community_gateway.drivers``)."""
-    found = _group("community_gateway.drivers")
-    if kind not in found:
+def device_kinds() -> dict[str, DeviceKind]:
+    """Every installed device kind, by name."""
+    found = {}
+    for name, entry in sorted(_group("community_gateway.kinds").items()):
+        kind = entry.load()
+        if not isinstance(kind, DeviceKind) or kind.name != name:
+            raise DriverNotFound(f"entry point {name!r} is not the DeviceKind {name!r}")
+        found[name] = kind
+    return found
+
+
+def device_kind(name: str) -> DeviceKind:
+    """The device kind ``name`` (entry-point group ``community_gateway.kinds``)."""
+    found = _group("community_gateway.kinds")
+    if name not in found:
         allowed = ", ".join(sorted(found)) or "none installed"
-        raise DriverNotFound(f"unknown device kind {kind!r} (allowed: {allowed})")
-    cls = found[kind].load()
-    if not (isinstance(cls, type) and issubclass(cls, Driver)):
-        raise DriverNotFound(f"entry point {kind!r} is not a Driver subclass")
-    return cls
+        raise DriverNotFound(f"unknown device kind {name!r} (allowed: {allowed})")
+    kind = found[name].load()
+    if not isinstance(kind, DeviceKind):
+        raise DriverNotFound(f"entry point {name!r} is not a DeviceKind")
+    return kind
+
+
+def config_class(kind: str) -> type[DeviceConfig]:
+    """The config model of ``kind``, without importing its driver."""
+    return device_kind(kind).config_model()
+
+
+def driver_class(kind: str) -> type[Driver]:
+    """The driver of ``kind``."""
+    return device_kind(kind).driver_class()
 
 
 def hardware_class(name: str) -> Callable[..., Hardware]:

@@ -14,9 +14,9 @@ from typing import Any
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
-from drivers.bins import BinConfig
-from drivers.entry import EntryConfig
-from drivers.lockers import LockerBankConfig
+from drivers.bins.config import BinConfig
+from drivers.entry.config import EntryConfig
+from drivers.lockers.config import LockerBankConfig
 from drivers.sim.bins import BinModel
 from drivers.sim.control import ControlServer
 from drivers.sim.gate import PHOTOGRAPHS, GateModel, SimulatedCamera
@@ -24,7 +24,7 @@ from drivers.sim.host import HostModel
 from drivers.sim.lockers import BankModel
 from drivers.sim.water import MockMCP3008, StationModel
 from drivers.sim.world import World
-from drivers.water import WaterStationConfig
+from drivers.water.config import WaterStationConfig
 from gateway.clock import Clock
 from gateway.errors import DeviceUnavailable, GatewayError
 

@@ -14,7 +14,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from drivers.bins import BinConfig
+from drivers.bins.config import BinConfig
 from drivers.sensors import SPEED_OF_SOUND_M_S
 from drivers.sim.pins import EchoPin, RangerTriggerPin
 from drivers.sim.sysfs import apply_settings, write_ds18b20

@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from drivers.entry import EntryConfig
+from drivers.entry.config import EntryConfig
 from drivers.sim.pins import SignalPin
 from gateway.clock import Clock
 from vision.faces import Image, load_image

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drivers.lockers import CompartmentConfig, LockerBankConfig
+from drivers.lockers.config import CompartmentConfig, LockerBankConfig
 from drivers.sim.shiftbus import MockShiftChain
 from drivers.sim.sysfs import apply_settings, w1_slave_text, write_atomically
 from drivers.thermostat import CLASSES

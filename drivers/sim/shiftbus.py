@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from drivers.base import Pin
 from drivers.sim.pins import SignalPin
 
 __all__ = ["MockShiftChain"]
-
-Pin = int | str
 
 
 class MockShiftChain:

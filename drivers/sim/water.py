@@ -17,7 +17,8 @@ from typing import Any
 from gpiozero.pins.mock import MockSPIDevice
 
 from drivers.sim.sysfs import apply_settings, write_ds18b20
-from drivers.water import WaterStationConfig, tds_ppm
+from drivers.water.config import WaterStationConfig
+from drivers.water.quality import tds_ppm
 from gateway.clock import Clock
 
 __all__ = ["MockMCP3008", "StationModel", "tds_voltage"]

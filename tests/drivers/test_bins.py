@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from drivers.bins import BinConfig, FillTracker, FillTrend, fill_percent
+from drivers.bins.config import BinConfig
+from drivers.bins.fill import FillTracker, FillTrend, fill_percent
 
 
 @pytest.mark.parametrize(

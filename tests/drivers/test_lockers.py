@@ -11,7 +11,8 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 from pydantic import ValidationError
 
-from drivers.lockers import LockerBankConfig, hash_code
+from drivers.lockers.config import LockerBankConfig
+from drivers.lockers.records import hash_code
 from drivers.sensors import read_ds18b20
 from drivers.shiftbus import MatrixKeypad, ShiftRegisterBus
 from drivers.sim.lockers import BankModel

@@ -12,7 +12,8 @@ from gpiozero import MCP3008, Device, DigitalInputDevice
 from gpiozero.pins.mock import MockFactory
 
 from drivers.sim.water import MockMCP3008, StationModel, tds_voltage
-from drivers.water import FilterLife, WaterStationConfig, tds_ppm
+from drivers.water.config import WaterStationConfig
+from drivers.water.quality import FilterLife, tds_ppm
 from gateway.clock import ScaledClock
 
 

@@ -43,3 +43,9 @@ def test_config_check_of_a_gateway_without_a_gate_loads_no_heavy_library(tmp_pat
         '\n[[devices]]\nkind = "bin"\nid = "b"\ntrigger_pin = 17\necho_pin = 27\n'
     )
     assert loaded_by("config", "check", str(config)) == {"exit": 0, "loaded": []}
+
+
+def test_config_check_of_the_demo_complex_loads_no_heavy_library() -> None:
+    """Checking a gate's configuration reads its config model, never its driver's OpenCV."""
+    demo = ROOT / "config" / "demo.toml"
+    assert loaded_by("config", "check", str(demo)) == {"exit": 0, "loaded": []}

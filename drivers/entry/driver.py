@@ -1,33 +1,4 @@
-"""The gate's face-recognition entry controller (``kind = "entry"``).
-
-Camera frames → detect (YuNet) → embed (SFace) → match the gallery → dlib confirms →
-k-of-n agreeing frames → the resident's status and validity → strike relay for
-``strike_seconds``, relocked as soon as the door has opened and closed. Recognition runs in
-child processes (:mod:`vision.worker`) that decide consecutive frames in parallel; the
-event loop never waits for a frame.
-
-People are real time, even in a time-scaled simulation: the strike time, the held-open
-alarm and the unknown-face interval run on the monotonic clock; welfare checks (days) on the
-gateway's clock.
-
-The strike relay's safe state is de-energised: for a ``fail_secure`` strike that is locked,
-for a ``fail_safe`` one (a maglock, for fire codes) unlocked. It takes that state at start-up,
-on every stop and after a crash, before anything else.
-
-Events: ``access_granted`` (resident_id, door, distance), ``access_denied`` (reason,
-resident_id: a suspended resident, or one outside their validity dates), ``unknown_face``
-(at most once per ``unknown_face_interval_s``), ``door_forced`` (critical: opened without
-a grant or an exit request), ``door_held_open``, ``exit_request``, ``welfare_check_due``
-(resident_id, last_seen: a resident marked for it not seen for ``welfare_check_h``; once
-per period), ``welfare_check_cleared`` and ``approval_requested`` (request_id,
-resident_id, distance: with ``second_factor = "approval"``, a match that is not confident
-waits for a signed ``approve {request_id}``). Grants and denials are also written to the
-audit log. Signed commands: ``unlock {seconds}``, ``approve``, and the residents'
-``enroll_resident`` (photos as base64 JPEGs), ``remove_resident``, ``suspend_resident``,
-``resume_resident``: the same code as ``gateway residents …``, audited as ``upstream``.
-
-Telemetry: ``door_open``, ``locked``, ``frames_per_s``, ``residents``.
-"""
+"""The gate's entry controller."""
 
 from __future__ import annotations
 
@@ -42,14 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
-from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.base import Reporter
+from drivers.entry.config import ApproveArgs, EnrollArgs, EntryConfig, ResidentArgs, UnlockArgs
 from gateway.devices import DeviceConfig, Driver, DriverContext, command
 from gateway.errors import CommandRejected, DeviceUnavailable
 from gateway.messages import isoformat, new_ulid
 from gateway.residents import PhotoResult, ResidentError, Residents, assess
-from gateway.topics import SEGMENT_PATTERN
 from vision.camera import FrameSource
 from vision.enrollment import Decision, Policy, Templates
 from vision.errors import VisionError
@@ -57,81 +27,7 @@ from vision.faces import Image, decode_image
 from vision.tracker import Agreement
 from vision.worker import RecognizerProcess
 
-__all__ = ["EntryConfig", "EntryController"]
-
-Pin = int | str
-
-
-class EntryConfig(DeviceConfig):
-    """``[[devices]] kind = "entry"``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: str = "entry"
-    report_period_s: float = Field(default=300, gt=0, le=86_400)
-    #: A V4L2 device (``/dev/video0`` or ``0``), an RTSP URL, or (simulated) the gate's name.
-    camera: str
-    strike_pin: Pin
-    #: Door contact: a reed switch to ground, closed while the door is (open reads high).
-    door_pin: Pin
-    #: Request-to-exit button inside, to ground (pressed reads low).
-    exit_pin: Pin | None = None
-    #: ``fail_secure``: locked without power (a strike); ``fail_safe``: open without power.
-    lock_type: str = Field(default="fail_secure", pattern="^(fail_secure|fail_safe)$")
-    strike_seconds: float = Field(default=5.0, gt=0, le=60)
-    door_held_open_s: float = Field(default=30.0, gt=0)
-    #: Frames a second the camera is read at.
-    fps: float = Field(default=30.0, gt=0, le=60)
-    #: Recognizer processes deciding consecutive frames in parallel (each holds both models,
-    #: about 150 MB); 2 halves the time to a decision on a 2-core board.
-    workers: int = Field(default=2, ge=1, le=8)
-    sface_tolerance: float = Field(default=0.5, gt=0, le=2)
-    dlib_tolerance: float = Field(default=0.55, gt=0, le=2)
-    margin: float = Field(default=0.05, ge=0, le=1)
-    k: int = Field(default=2, ge=1, le=20)
-    n: int = Field(default=3, ge=1, le=30)
-    min_face_px: float = Field(default=80.0, gt=0)
-    min_sharpness: float = Field(default=30.0, ge=0)
-    unknown_face_interval_s: float = Field(default=60.0, ge=0)
-    welfare_check_h: float = Field(default=48.0, gt=0)
-    #: ``approval``: a match whose SFace distance is above ``confident_distance`` opens only
-    #: when upstream answers ``approval_requested`` with a signed ``approve`` in time.
-    second_factor: str = Field(default="none", pattern="^(none|approval)$")
-    confident_distance: float = Field(default=0.35, gt=0, le=2)
-    approval_timeout_s: float = Field(default=60.0, gt=0, le=3600)
-
-
-class UnlockArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    seconds: float = Field(default=5.0, gt=0, le=60)
-
-
-class ApproveArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    request_id: str = Field(pattern=SEGMENT_PATTERN)
-
-
-class EnrollArgs(BaseModel):
-    """Enroll (or add photos to) a resident from upstream: photos as base64 JPEGs."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    resident_id: str = Field(pattern=SEGMENT_PATTERN)
-    name: str = Field(min_length=1, max_length=200)
-    unit: str = Field(min_length=1, max_length=50)
-    photos: list[str] = Field(min_length=1, max_length=10)
-    consent_at: datetime
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-    welfare_check: bool = False
-
-
-class ResidentArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    resident_id: str = Field(pattern=SEGMENT_PATTERN)
+__all__ = ["EntryController"]
 
 
 class EntryController(Driver):
@@ -486,9 +382,8 @@ class EntryController(Driver):
     # -- commands ----------------------------------------------------------------------------
 
     @command(args=EnrollArgs, actuating=True)
-    async def enroll_resident(self, args: BaseModel) -> dict[str, Any]:
+    async def enroll_resident(self, args: EnrollArgs) -> dict[str, Any]:
         """Enroll a resident from photos sent upstream (the same path as the CLI's)."""
-        assert isinstance(args, EnrollArgs)
         residents = self._residents()
         photos, originals = [], []
         for n, encoded in enumerate(args.photos):
@@ -560,27 +455,23 @@ class EntryController(Driver):
         return {"resident_id": resident_id, "status": change}
 
     @command(args=ResidentArgs, actuating=True)
-    async def remove_resident(self, args: BaseModel) -> dict[str, Any]:
+    async def remove_resident(self, args: ResidentArgs) -> dict[str, Any]:
         """Forget a resident and erase their templates."""
-        assert isinstance(args, ResidentArgs)
         return await self._change(args.resident_id, "removed")
 
     @command(args=ResidentArgs, actuating=True)
-    async def suspend_resident(self, args: BaseModel) -> dict[str, Any]:
+    async def suspend_resident(self, args: ResidentArgs) -> dict[str, Any]:
         """The door stops opening for the resident (templates kept)."""
-        assert isinstance(args, ResidentArgs)
         return await self._change(args.resident_id, "suspended")
 
     @command(args=ResidentArgs, actuating=True)
-    async def resume_resident(self, args: BaseModel) -> dict[str, Any]:
+    async def resume_resident(self, args: ResidentArgs) -> dict[str, Any]:
         """The door opens for the resident again."""
-        assert isinstance(args, ResidentArgs)
         return await self._change(args.resident_id, "active")
 
     @command(args=ApproveArgs, actuating=True)
-    async def approve(self, args: BaseModel) -> dict[str, Any]:
+    async def approve(self, args: ApproveArgs) -> dict[str, Any]:
         """Let in the resident of an ``approval_requested`` (the second factor)."""
-        assert isinstance(args, ApproveArgs)
         pending = self._approvals.pop(args.request_id, None)
         if pending is None or pending[2] < time.monotonic():
             raise CommandRejected(
@@ -593,9 +484,8 @@ class EntryController(Driver):
         return {"door": self.config.id, "resident_id": resident_id}
 
     @command(args=UnlockArgs, actuating=True)
-    async def unlock(self, args: BaseModel) -> dict[str, Any]:
+    async def unlock(self, args: UnlockArgs) -> dict[str, Any]:
         """Open the door remotely for ``seconds``."""
-        assert isinstance(args, UnlockArgs)
         if self._strike is None:
             raise CommandRejected("refused", "the door is not running")
         self._unlock(args.seconds, "remote")

@@ -1,11 +1,4 @@
-"""The gateway's own device (``kind = "gateway"``): the box's health and the uplink's.
-
-Telemetry: CPU temperature (gpiozero ``CPUTemperature``), load, memory, disk free, outbox
-depth and dropped count, uplink state, uptime. Events: ``cpu_hot`` and ``disk_low``, and
-``cpu_hot_cleared`` and ``disk_low_cleared`` when they clear; ``disk_full`` (critical:
-the outbox could not store, old telemetry is dropped) and ``disk_full_cleared``. A dead
-temperature sensor reports ``null`` while the rest goes on.
-"""
+"""The gateway's own health, reported as a device."""
 
 from __future__ import annotations
 
@@ -15,30 +8,14 @@ from typing import Any, ClassVar
 
 from gpiozero import CPUTemperature
 from gpiozero.exc import GPIOZeroError
-from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.base import Alarm, Reporter
-from gateway.devices import DeviceConfig, Driver, command
+from drivers.system.config import GatewayDeviceConfig, ReportPeriodArgs
+from gateway.devices import Driver, NoArgs, command
 from gateway.errors import CommandRejected
 from gateway.messages import isoformat
 
-__all__ = ["GatewayDevice", "GatewayDeviceConfig"]
-
-
-class GatewayDeviceConfig(DeviceConfig):
-    """``[[devices]] kind = "gateway"``."""
-
-    kind: str = "gateway"
-    sample_period_s: float = Field(default=5.0, gt=0, le=3600)
-    cpu_hot_c: float = Field(default=80.0, gt=0, le=125)
-    cpu_hot_clear_c: float = Field(default=75.0, gt=0, le=125)
-    disk_low_percent: float = Field(default=10.0, ge=0, le=100)
-    disk_low_clear_percent: float = Field(default=15.0, ge=0, le=100)
-
-
-class ReportPeriodArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    period_s: float = Field(gt=0, le=86_400)
+__all__ = ["GatewayDevice"]
 
 
 class GatewayDevice(Driver):
@@ -132,12 +109,12 @@ class GatewayDevice(Driver):
         return {"report_period_s": args.period_s}
 
     @command()
-    async def ping(self, args: BaseModel) -> dict[str, Any]:
+    async def ping(self, args: NoArgs) -> dict[str, Any]:
         """Answer with the gateway's time and boot: proves the command path."""
         return {"pong": True, "ts": isoformat(self.ctx.clock.now()), "boot": self.ctx.runtime.boot}
 
     @command()
-    async def report_now(self, args: BaseModel) -> dict[str, Any]:
+    async def report_now(self, args: NoArgs) -> dict[str, Any]:
         """Send telemetry now."""
         if getattr(self, "_cpu", None) is None:
             raise CommandRejected("refused", "the gateway device is still starting; try again")

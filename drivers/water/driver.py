@@ -1,20 +1,4 @@
-"""Filtered drinking-water stations (``kind = "water_station"``).
-
-A hall-effect flow meter (YF-S201 class: F(Hz) = 7.5 · Q(L/min), 450 pulses per litre) on a
-digital input, a TDS probe on an MCP3008 channel with a DS18B20 for temperature
-compensation, a leak sensor, an inlet solenoid valve on a relay, optionally a UV lamp status
-input. Every pulse counts; counters and the filter's state live in the database.
-
-The stored pulse count runs one second of the fastest flow ahead of the pulses counted while
-water flows (and is exact while it does not), so a ``kill -9`` never loses a pulse and
-recounts at most that second.
-
-Telemetry: ``litres_total``, ``litres_today``, ``flow_lpm``, ``tds_ppm``, ``water_temp_c``,
-``filter_remaining_percent``, ``valve_open`` (and ``uv_ok`` when fitted). Events:
-``leak_detected`` (critical; the valve closes within the sample of the pin's edge),
-``flow_runaway``, ``water_quality_alert``, ``filter_change_due``, ``filter_expired``,
-``uv_lamp_failed``. Signed commands ``valve_open``, ``valve_close``, ``filter_replaced``.
-"""
+"""The water station's driver."""
 
 from __future__ import annotations
 
@@ -26,66 +10,16 @@ from datetime import datetime
 from typing import Any
 
 from gpiozero import MCP3008, DigitalInputDevice, DigitalOutputDevice
-from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.base import Reporter
 from drivers.sensors import ds18b20_or_none
+from drivers.water.config import WaterStationConfig
+from drivers.water.quality import FilterLife, tds_ppm
 from gateway.devices import DeviceConfig, Driver, DriverContext, NoArgs, command
 from gateway.errors import CommandRejected
 from gateway.messages import Severity, isoformat
 
-__all__ = ["FilterLife", "WaterStation", "WaterStationConfig", "tds_ppm"]
-
-Pin = int | str
-
-
-def tds_ppm(voltage: float, temperature_c: float = 25.0) -> float:
-    """Total dissolved solids of the usual analogue TDS probe, compensated to 25 °C."""
-    v = voltage / (1 + 0.02 * (temperature_c - 25.0))
-    return max(0.0, (133.42 * v**3 - 255.86 * v**2 + 857.39 * v) * 0.5)
-
-
-class FilterLife:
-    """What is left of a filter: the smaller of its litres and its days."""
-
-    def __init__(self, capacity_litres: float, capacity_days: float) -> None:
-        self.capacity_litres = capacity_litres
-        self.capacity_days = capacity_days
-
-    def remaining_percent(self, litres_since: float, since: datetime, now: datetime) -> float:
-        days = max(0.0, (now - since).total_seconds() / 86_400)
-        left = min(1 - litres_since / self.capacity_litres, 1 - days / self.capacity_days)
-        return round(max(0.0, min(1.0, left)) * 100, 1)
-
-
-class WaterStationConfig(DeviceConfig):
-    """``[[devices]] kind = "water_station"``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: str = "water_station"
-    report_period_s: float = Field(default=300, gt=0, le=86_400)
-    sample_period_s: float = Field(default=1.0, gt=0, le=60)
-    flow_pin: Pin
-    pulses_per_litre: float = Field(default=450.0, gt=0)
-    leak_pin: Pin
-    valve_pin: Pin
-    uv_pin: Pin | None = None
-    tds_channel: int | None = Field(default=None, ge=0, le=7)
-    tds_vref: float = Field(default=3.3, gt=0)
-    temperature_sensor: str | None = Field(default=None, pattern=r"^28-[0-9a-f]{12}$")
-    tds_limit_ppm: float = Field(default=300.0, gt=0)
-    tds_alert_after_s: float = Field(default=600.0, ge=0)
-    filter_capacity_litres: float = Field(default=4000.0, gt=0)
-    filter_capacity_days: float = Field(default=180.0, gt=0)
-    filter_due_percent: float = Field(default=10.0, ge=0, le=100)
-    max_continuous_flow_s: float = Field(default=600.0, gt=0)
-    #: The fastest flow the station's plumbing allows; a kill -9 recounts at most one
-    #: second of it.
-    max_flow_lpm: float = Field(default=10.0, gt=0)
-    deadband_lpm: float = Field(default=0.5, ge=0)
-    #: ``flow_lpm`` is the mean over this long (a meter gives 7.5 pulses a second at 1 L/min).
-    flow_window_s: float = Field(default=10.0, gt=0, le=600)
+__all__ = ["WaterStation"]
 
 
 class WaterStation(Driver):
@@ -320,7 +254,7 @@ class WaterStation(Driver):
     # -- commands ----------------------------------------------------------------------------
 
     @command(args=NoArgs, actuating=True)
-    async def valve_open(self, args: BaseModel) -> dict[str, Any]:
+    async def valve_open(self, args: NoArgs) -> dict[str, Any]:
         """Open the inlet valve (refused while a leak is detected)."""
         leak = getattr(self, "_leak", None)
         if leak is not None and leak.is_active:
@@ -338,13 +272,13 @@ class WaterStation(Driver):
         return {"valve_open": True}
 
     @command(args=NoArgs, actuating=True)
-    async def valve_close(self, args: BaseModel) -> dict[str, Any]:
+    async def valve_close(self, args: NoArgs) -> dict[str, Any]:
         """Close the inlet valve until ``valve_open``."""
         await self._lock("command")
         return {"valve_open": False}
 
     @command(args=NoArgs, actuating=True)
-    async def filter_replaced(self, args: BaseModel) -> dict[str, Any]:
+    async def filter_replaced(self, args: NoArgs) -> dict[str, Any]:
         """A new filter is fitted: its life starts now."""
         store = self.ctx.store
         now = isoformat(self.ctx.clock.now())

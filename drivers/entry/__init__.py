@@ -1,0 +1,41 @@
+"""The gate's face-recognition entry controller (``kind = "entry"``).
+
+Camera frames → detect (YuNet) → embed (SFace) → match the gallery → dlib confirms →
+k-of-n agreeing frames → the resident's status and validity → strike relay for
+``strike_seconds``, relocked as soon as the door has opened and closed. Recognition runs in
+child processes (:mod:`vision.worker`) that decide consecutive frames in parallel; the
+event loop never waits for a frame.
+
+People are real time, even in a time-scaled simulation: the strike time, the held-open
+alarm and the unknown-face interval run on the monotonic clock; welfare checks (days) on the
+gateway's clock.
+
+The strike relay's safe state is de-energised: for a ``fail_secure`` strike that is locked,
+for a ``fail_safe`` one (a maglock, for fire codes) unlocked. It takes that state at start-up,
+on every stop and after a crash, before anything else.
+
+Events: ``access_granted`` (resident_id, door, distance), ``access_denied`` (reason,
+resident_id: a suspended resident, or one outside their validity dates), ``unknown_face``
+(at most once per ``unknown_face_interval_s``), ``door_forced`` (critical: opened without
+a grant or an exit request), ``door_held_open``, ``exit_request``, ``welfare_check_due``
+(resident_id, last_seen: a resident marked for it not seen for ``welfare_check_h``; once
+per period), ``welfare_check_cleared`` and ``approval_requested`` (request_id,
+resident_id, distance: with ``second_factor = "approval"``, a match that is not confident
+waits for a signed ``approve {request_id}``). Grants and denials are also written to the
+audit log. Signed commands: ``unlock {seconds}``, ``approve``, and the residents'
+``enroll_resident`` (photos as base64 JPEGs), ``remove_resident``, ``suspend_resident``,
+``resume_resident``: the same code as ``gateway residents …``, audited as ``upstream``.
+
+Telemetry: ``door_open``, ``locked``, ``frames_per_s``, ``residents``.
+"""
+
+from gateway.plugins import DeviceKind
+
+__all__ = ["KIND"]
+
+#: The ``entry`` kind (entry point ``community_gateway.kinds``).
+KIND = DeviceKind(
+    name="entry",
+    config="drivers.entry.config:EntryConfig",
+    driver="drivers.entry.driver:EntryController",
+)

@@ -1,0 +1,85 @@
+"""The gate's configuration and its commands' arguments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from drivers.base import Pin
+from gateway.devices import DeviceConfig
+from gateway.topics import SEGMENT_PATTERN
+
+__all__ = ["ApproveArgs", "EnrollArgs", "EntryConfig", "ResidentArgs", "UnlockArgs"]
+
+
+class EntryConfig(DeviceConfig):
+    """``[[devices]] kind = "entry"``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = "entry"
+    report_period_s: float = Field(default=300, gt=0, le=86_400)
+    #: A V4L2 device (``/dev/video0`` or ``0``), an RTSP URL, or (simulated) the gate's name.
+    camera: str
+    strike_pin: Pin
+    #: Door contact: a reed switch to ground, closed while the door is (open reads high).
+    door_pin: Pin
+    #: Request-to-exit button inside, to ground (pressed reads low).
+    exit_pin: Pin | None = None
+    #: ``fail_secure``: locked without power (a strike); ``fail_safe``: open without power.
+    lock_type: str = Field(default="fail_secure", pattern="^(fail_secure|fail_safe)$")
+    strike_seconds: float = Field(default=5.0, gt=0, le=60)
+    door_held_open_s: float = Field(default=30.0, gt=0)
+    #: Frames a second the camera is read at.
+    fps: float = Field(default=30.0, gt=0, le=60)
+    #: Recognizer processes deciding consecutive frames in parallel (each holds both models,
+    #: about 150 MB); 2 halves the time to a decision on a 2-core board.
+    workers: int = Field(default=2, ge=1, le=8)
+    sface_tolerance: float = Field(default=0.5, gt=0, le=2)
+    dlib_tolerance: float = Field(default=0.55, gt=0, le=2)
+    margin: float = Field(default=0.05, ge=0, le=1)
+    k: int = Field(default=2, ge=1, le=20)
+    n: int = Field(default=3, ge=1, le=30)
+    min_face_px: float = Field(default=80.0, gt=0)
+    min_sharpness: float = Field(default=30.0, ge=0)
+    unknown_face_interval_s: float = Field(default=60.0, ge=0)
+    welfare_check_h: float = Field(default=48.0, gt=0)
+    #: ``approval``: a match whose SFace distance is above ``confident_distance`` opens only
+    #: when upstream answers ``approval_requested`` with a signed ``approve`` in time.
+    second_factor: str = Field(default="none", pattern="^(none|approval)$")
+    confident_distance: float = Field(default=0.35, gt=0, le=2)
+    approval_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+
+
+class UnlockArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: float = Field(default=5.0, gt=0, le=60)
+
+
+class ApproveArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str = Field(pattern=SEGMENT_PATTERN)
+
+
+class EnrollArgs(BaseModel):
+    """Enroll (or add photos to) a resident from upstream: photos as base64 JPEGs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resident_id: str = Field(pattern=SEGMENT_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    unit: str = Field(min_length=1, max_length=50)
+    photos: list[str] = Field(min_length=1, max_length=10)
+    consent_at: datetime
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    welfare_check: bool = False
+
+
+class ResidentArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resident_id: str = Field(pattern=SEGMENT_PATTERN)

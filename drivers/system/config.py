@@ -1,0 +1,25 @@
+"""The gateway device's configuration and its commands' arguments."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.devices import DeviceConfig
+
+__all__ = ["GatewayDeviceConfig", "ReportPeriodArgs"]
+
+
+class GatewayDeviceConfig(DeviceConfig):
+    """``[[devices]] kind = "gateway"``."""
+
+    kind: str = "gateway"
+    sample_period_s: float = Field(default=5.0, gt=0, le=3600)
+    cpu_hot_c: float = Field(default=80.0, gt=0, le=125)
+    cpu_hot_clear_c: float = Field(default=75.0, gt=0, le=125)
+    disk_low_percent: float = Field(default=10.0, ge=0, le=100)
+    disk_low_clear_percent: float = Field(default=15.0, ge=0, le=100)
+
+
+class ReportPeriodArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    period_s: float = Field(gt=0, le=86_400)
