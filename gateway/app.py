@@ -26,7 +26,7 @@ from gateway.errors import DeviceUnavailable, GatewayError
 from gateway.hardware import Hardware, open_hardware
 from gateway.history import History
 from gateway.outbox import Outbox
-from gateway.plugins import driver_class
+from gateway.plugins import driver_class, secret_fields
 from gateway.residents import DoorCamera, PhotoChecker, PhotoResult, Residents, assess
 from gateway.settings import GatewayConfig
 from gateway.supervisor import supervise
@@ -83,6 +83,7 @@ class Gateway:
                 data_dir=config.data_dir,
                 residents=self.residents,
                 history=self.history,
+                secrets=secret_fields(),
             )
             driver = driver_class(device.kind)(device, ctx)
             self.drivers.append(driver)

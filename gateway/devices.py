@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.messages import (
+    SECRET_KEYS,
     MessageType,
     Priority,
     Severity,
@@ -122,6 +123,7 @@ class DriverContext:
         data_dir: Path,
         residents: Residents | None = None,
         history: History | None = None,
+        secrets: frozenset[str] = SECRET_KEYS,
     ) -> None:
         self.config = config
         self.device_id = config.id
@@ -138,6 +140,8 @@ class DriverContext:
         self.history = history
         if history is not None:
             history.register(config.id, config.kind)
+        #: Fields of events never logged in clear (the runtime passes every kind's).
+        self.secrets = secrets
         self.log = logging.getLogger(f"gateway.device.{config.id}")
         self._outbox = outbox
         self._topics = topics
@@ -164,7 +168,7 @@ class DriverContext:
             logging.WARNING if severity != "info" else logging.INFO,
             "event %s %s",
             event,
-            redacted(data),
+            redacted(data, self.secrets),
         )
         await self._publish("event", {"event": event, "severity": severity, **data}, priority)
 

@@ -22,6 +22,7 @@ from typing import Any
 from gateway.clock import Clock
 from gateway.db import Database, is_full
 from gateway.messages import isoformat, redacted
+from gateway.plugins import secret_fields
 
 __all__ = ["DeviceView", "Entry", "History", "Readings"]
 
@@ -105,8 +106,11 @@ class History:
         *,
         keep_days: float = 30.0,
         max_rows: int = 200_000,
+        secrets: frozenset[str] | None = None,
     ) -> None:
         self._db = db
+        #: Fields kept as ``***`` (default: every installed kind's secrets).
+        self.secrets = secret_fields() if secrets is None else secrets
         self._clock = clock
         self.keep_days = keep_days
         #: Rows kept in all (about 40 MB of readings): each device keeps its share.
@@ -125,7 +129,7 @@ class History:
     def add(self, device: str, kind: str, type_: str, ts: str, data: dict[str, Any]) -> None:
         """Keep one published message (``telemetry``, ``event`` or ``state``)."""
         view = self.register(device, kind)
-        clean = redacted(data)
+        clean = redacted(data, self.secrets)
         if type_ == "state":
             view.state = clean
             return

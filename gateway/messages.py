@@ -32,13 +32,15 @@ __all__ = [
     "render_envelope",
 ]
 
-#: Keys whose values are secrets: sent upstream where the contract says so, never logged.
-SECRET_KEYS = frozenset({"pickup_code", "code", "password", "pin", "key", "keys"})
+#: The gateway's own secret keys; each device kind adds its own
+#: (:func:`gateway.plugins.secret_fields`). Sent upstream where the contract says so, never
+#: logged or shown.
+SECRET_KEYS = frozenset({"password", "pin", "key", "keys"})
 
 
-def redacted(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``data`` fit for a log line: secret values replaced by ``***``."""
-    return {k: "***" if k in SECRET_KEYS else v for k, v in data.items()}
+def redacted(data: Mapping[str, Any], secrets: frozenset[str] = SECRET_KEYS) -> dict[str, Any]:
+    """``data`` fit for a log line: the values of ``secrets`` replaced by ``***``."""
+    return {k: "***" if k in secrets else v for k, v in data.items()}
 
 
 MessageType = Literal["telemetry", "event", "state"]

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.devices import DeviceConfig, Driver
 from gateway.errors import DriverNotFound
+from gateway.messages import SECRET_KEYS
+from gateway.records import RecordSet
 
 if TYPE_CHECKING:
     from gateway.hardware import Hardware
@@ -29,10 +31,13 @@ __all__ = [
     "device_kinds",
     "driver_class",
     "hardware_class",
+    "load_target",
+    "record_sets",
+    "secret_fields",
 ]
 
 
-def _load(target: str) -> Any:
+def load_target(target: str) -> Any:
     """``"package.module:attribute"`` → the attribute (imported now)."""
     module, _, attribute = target.partition(":")
     return getattr(importlib.import_module(module), attribute)
@@ -51,17 +56,19 @@ class DeviceKind:
     driver: str
     #: Command groups it adds to the ``gateway`` CLI: name → a ``typer.Typer``.
     cli: Mapping[str, str] = field(default_factory=dict)
-    #: Fields of its events and records that are secrets: never shown, never logged.
+    #: Fields of its events and commands that are secrets: never shown, never logged.
     secrets: frozenset[str] = frozenset()
+    #: Records it keeps, as the console and the CLI show them.
+    records: tuple[RecordSet, ...] = ()
 
     def config_model(self) -> type[DeviceConfig]:
-        model = _load(self.config)
+        model = load_target(self.config)
         if not (isinstance(model, type) and issubclass(model, DeviceConfig)):
             raise DriverNotFound(f"kind {self.name!r}: {self.config} is not a DeviceConfig")
         return model
 
     def driver_class(self) -> type[Driver]:
-        cls = _load(self.driver)
+        cls = load_target(self.driver)
         if not (isinstance(cls, type) and issubclass(cls, Driver)):
             raise DriverNotFound(f"kind {self.name!r}: {self.driver} is not a Driver subclass")
         return cls
@@ -103,6 +110,20 @@ def config_class(kind: str) -> type[DeviceConfig]:
 def driver_class(kind: str) -> type[Driver]:
     """The driver of ``kind``."""
     return device_kind(kind).driver_class()
+
+
+@cache
+def secret_fields() -> frozenset[str]:
+    """Every installed kind's secret fields, with the gateway's own (passwords, keys)."""
+    found = set(SECRET_KEYS)
+    for kind in device_kinds().values():
+        found |= kind.secrets
+    return frozenset(found)
+
+
+def record_sets() -> list[RecordSet]:
+    """Every installed kind's records."""
+    return [r for kind in device_kinds().values() for r in kind.records]
 
 
 def hardware_class(name: str) -> Callable[..., Hardware]:

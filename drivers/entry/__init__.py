@@ -38,4 +38,5 @@ KIND = DeviceKind(
     name="entry",
     config="drivers.entry.config:EntryConfig",
     driver="drivers.entry.driver:EntryController",
+    cli={"residents": "drivers.entry.cli:residents_app"},
 )

@@ -43,6 +43,7 @@ Modules: ``config`` (the bank's options, its commands' arguments), ``compartment
 ``flow`` (deposits, pickups, returns, the keypad), ``driver`` (board, doors, climate).
 """
 
+from drivers.lockers.records import DELIVERIES
 from gateway.plugins import DeviceKind
 
 __all__ = ["KIND"]
@@ -52,4 +53,7 @@ KIND = DeviceKind(
     name="locker_bank",
     config="drivers.lockers.config:LockerBankConfig",
     driver="drivers.lockers.driver:LockerBank",
+    cli={"deliveries": "drivers.lockers.cli:deliveries_app"},
+    secrets=frozenset({"pickup_code", "code"}),
+    records=(DELIVERIES,),
 )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 
-__all__ = ["CLOSED", "COLLECTION", "hash_code"]
+from gateway.records import RecordSet
+
+__all__ = ["CLOSED", "COLLECTION", "DELIVERIES", "hash_code"]
 
 COLLECTION = "deliveries"
 CLOSED = ("collected", "returned", "cancelled")
@@ -15,3 +17,25 @@ _HASH_ITERATIONS = 50_000
 def hash_code(code: str, salt: bytes) -> str:
     """The stored form of a pickup code (PBKDF2-SHA256)."""
     return hashlib.pbkdf2_hmac("sha256", code.encode(), salt, _HASH_ITERATIONS).hex()
+
+
+#: Deliveries as the console and ``gateway deliveries`` show them: never the code, its hash
+#: or the code not yet announced.
+DELIVERIES = RecordSet(
+    collection=COLLECTION,
+    title="Deliveries",
+    noun="delivery",
+    statuses=("reserved", "held", "collected", "returned", "cancelled"),
+    columns=(
+        ("Status", "status"),
+        ("Compartment", "compartment"),
+        ("Class", "class"),
+        ("Deposited", "deposited_at"),
+        ("Min °C", "temperature.min_c"),
+        ("Max °C", "temperature.max_c"),
+        ("Minutes out of band", "temperature.minutes_out_of_band"),
+    ),
+    hidden=frozenset({"code_hash", "code_salt", "pending_code", "record"}),
+    detail="temperature",
+    flag="temperature.excursions",
+)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from gateway.clock import Clock
 from gateway.messages import redacted
+from gateway.plugins import secret_fields
 from gateway.settings import ScriptStep
 
 __all__ = ["Model", "World"]
@@ -87,5 +88,7 @@ class World:
         if not isinstance(args, dict):
             raise TypeError("args must be an object")
         result = self.models[name].act(str(message.get("action", "get")), args)
-        log.info("world: %s %s %s", name, message.get("action", "get"), redacted(args))
+        log.info(
+            "world: %s %s %s", name, message.get("action", "get"), redacted(args, secret_fields())
+        )
         return result

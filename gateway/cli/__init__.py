@@ -1,14 +1,15 @@
-"""The ``gateway`` command: one module per command group. Each imports its heavy libraries
-(OpenCV, the face models, the MQTT client) only when it runs, so ``gateway --help`` and
-``gateway config check`` start at once."""
+"""The ``gateway`` command: one module per command group, and those the device kinds bring.
+Each imports its heavy libraries (OpenCV, the face models, the MQTT client) only when it
+runs, so ``gateway --help`` and ``gateway config check`` start at once."""
 
 from __future__ import annotations
 
 import typer
 
-from gateway.cli import audit, command, config, deliveries, keys, outbox, residents, users
+from gateway.cli import audit, command, config, keys, outbox, users
 from gateway.cli.demo import demo
 from gateway.cli.run import run
+from gateway.plugins import device_kinds, load_target
 
 __all__ = ["app", "main"]
 
@@ -23,10 +24,12 @@ app.add_typer(config.config_app, name="config")
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(command.command_app, name="command")
-app.add_typer(deliveries.deliveries_app, name="deliveries")
-app.add_typer(residents.residents_app, name="residents")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(users.users_app, name="users")
+# Each device kind brings its own command groups (the lockers' deliveries, the gate's residents).
+for _kind in device_kinds().values():
+    for _name, _target in _kind.cli.items():
+        app.add_typer(load_target(_target), name=_name)
 
 
 def main() -> None:

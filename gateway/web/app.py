@@ -32,10 +32,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.deliveries import deliveries, delivery
 from gateway.errors import GatewayError
 from gateway.keyfile import read_or_create_key
 from gateway.messages import isoformat
+from gateway.plugins import record_sets
+from gateway.records import RecordSet, field, find, listed
 from gateway.residents import PhotoResult, ResidentError
 from gateway.settings import WebSettings
 from gateway.topics import Topics
@@ -89,6 +90,10 @@ class Console:
         self.templates = Jinja2Templates(directory=HERE / "templates")
         self.templates.env.globals["site"] = f"{site.config.site}/{site.config.gateway_id}"
         self.templates.env.filters["when"] = _when
+        self.templates.env.filters["field"] = field
+        #: The records the installed device kinds keep (a locker bank's deliveries).
+        self.record_sets = record_sets()
+        self.templates.env.globals["record_sets"] = self.record_sets
         guard, manager = self._guard, self._guard_role("manager")
         installer = self._guard_role("installer")
         routes = [
@@ -99,8 +104,14 @@ class Console:
             Route("/devices/{device}", guard(self.device)),
             Route("/devices/{device}/simulate", guard(self.simulate), methods=["POST"]),
             Route("/events", guard(self.events)),
-            Route("/deliveries", guard(self.deliveries)),
-            Route("/deliveries/{ref}", guard(self.delivery)),
+            *(
+                route
+                for records in self.record_sets
+                for route in (
+                    Route(f"/{records.path}", guard(self._records_page(records))),
+                    Route(f"/{records.path}/{{ref}}", guard(self._record_page(records))),
+                )
+            ),
             Route("/residents", guard(self.residents)),
             Route("/residents/new", manager(self.enroll_form), methods=["GET"]),
             Route("/residents/new", manager(self.enroll), methods=["POST"]),
@@ -358,21 +369,29 @@ class Console:
             older=found[-1].id if len(found) == 100 else None,
         )
 
-    async def deliveries(self, request: Request) -> Response:
-        status = request.query_params.get("status") or None
-        return self._page(
-            request,
-            "deliveries.html",
-            deliveries=deliveries(self.site.db, status=status, limit=200),
-            status_filter=status,
-        )
+    def _records_page(self, records: RecordSet) -> Handler:
+        """A kind's records (a locker bank's deliveries), newest first, filtered by status."""
 
-    async def delivery(self, request: Request) -> Response:
-        found = delivery(self.site.db, request.path_params["ref"])
-        if found is None:
-            raise HTTPException(404)
-        temperature = found.pop("temperature", None) or {}
-        return self._page(request, "delivery.html", delivery=found, temperature=temperature)
+        async def page(request: Request) -> Response:
+            status = request.query_params.get("status") or None
+            found = listed(self.site.db, records, status=status, limit=200)
+            return self._page(
+                request, "records.html", records=records, rows=found, status_filter=status
+            )
+
+        return page
+
+    def _record_page(self, records: RecordSet) -> Handler:
+        """One record without its hidden fields; its detail object as a table of its own."""
+
+        async def page(request: Request) -> Response:
+            found = find(self.site.db, records, request.path_params["ref"])
+            if found is None:
+                raise HTTPException(404)
+            detail = (found.pop(records.detail, None) or {}) if records.detail else None
+            return self._page(request, "record.html", records=records, row=found, detail=detail)
+
+        return page
 
     # -- residents ---------------------------------------------------------------------------
 

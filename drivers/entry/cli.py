@@ -1,4 +1,5 @@
-"""Residents the gate recognises: enrollment, import, status, identification."""
+"""``gateway residents``: the residents the gate recognises: enrollment, import, status,
+identification."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Parcels in the lockers."""
+"""``gateway deliveries``: parcels in the lockers, as an installer reads them on the box."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from drivers.lockers.records import DELIVERIES
 from gateway.cli.common import ConfigOption, _database, _load, _number, err, out
-from gateway.deliveries import deliveries, delivery
+from gateway.records import find, listed
 
 deliveries_app = typer.Typer(help="Parcels in the lockers, held and past.", no_args_is_help=True)
 
@@ -25,7 +26,7 @@ def deliveries_list(
     """Deliveries, newest first."""
     cfg = _load(config)
     with _database(cfg) as db:
-        found = deliveries(db, status=status, limit=limit)
+        found = listed(db, DELIVERIES, status=status, limit=limit)
     if as_json:
         out.print_json(data=found)
         return
@@ -55,7 +56,7 @@ def deliveries_show(
     """One delivery with its temperature record."""
     cfg = _load(config)
     with _database(cfg) as db:
-        found = delivery(db, ref)
+        found = find(db, DELIVERIES, ref)
     if found is None:
         err.print(f"no delivery {ref!r}: `gateway deliveries list` shows those there are")
         raise typer.Exit(1)
