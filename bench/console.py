@@ -36,6 +36,7 @@ from gateway.app import Gateway
 from gateway.config import load_config
 from gateway.history import History
 from gateway.messages import isoformat
+from gateway.plugins import console_view
 from gateway.web import Console
 from gateway.web.devices import device_page
 
@@ -159,7 +160,9 @@ async def lag(console: Console, gateway: Gateway, requests: int) -> None:
         async def on_the_loop() -> None:
             since = gateway.clock.now() - timedelta(hours=168)
             readings = gateway.history.readings("lockers-a", since)
-            device_page(gateway.history.view("lockers-a"), readings, compartment="C08")  # type: ignore[arg-type]
+            view = gateway.history.view("lockers-a")
+            assert view is not None
+            device_page(view, readings, console_view("locker_bank"), {"compartment": "C08"})
 
         inline = await measured(on_the_loop)
         threaded = await measured(served)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from gateway.devices import DeviceConfig, Driver
 from gateway.errors import DriverNotFound
@@ -23,10 +23,12 @@ from gateway.records import RecordSet
 
 if TYPE_CHECKING:
     from gateway.hardware import Hardware
+    from gateway.views import ConsoleView
 
 __all__ = [
     "DeviceKind",
     "config_class",
+    "console_view",
     "device_kind",
     "device_kinds",
     "driver_class",
@@ -54,6 +56,8 @@ class DeviceKind:
     config: str
     #: Its :class:`~gateway.devices.Driver` subclass.
     driver: str
+    #: How the console shows it: a :class:`~gateway.views.ConsoleView`.
+    console: str | None = None
     #: Command groups it adds to the ``gateway`` CLI: name → a ``typer.Typer``.
     cli: Mapping[str, str] = field(default_factory=dict)
     #: Fields of its events and commands that are secrets: never shown, never logged.
@@ -110,6 +114,16 @@ def config_class(kind: str) -> type[DeviceConfig]:
 def driver_class(kind: str) -> type[Driver]:
     """The driver of ``kind``."""
     return device_kind(kind).driver_class()
+
+
+@cache
+def console_view(kind: str) -> ConsoleView | None:
+    """How the console shows ``kind`` (``None``: an unknown kind, or one that says nothing)."""
+    try:
+        target = device_kind(kind).console
+    except DriverNotFound:
+        return None
+    return None if target is None else cast("ConsoleView", load_target(target))
 
 
 @cache

@@ -17,4 +17,5 @@ KIND = DeviceKind(
     name="bin",
     config="drivers.bins.config:BinConfig",
     driver="drivers.bins.driver:WasteBin",
+    console="drivers.bins.console:VIEW",
 )

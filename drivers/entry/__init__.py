@@ -38,5 +38,6 @@ KIND = DeviceKind(
     name="entry",
     config="drivers.entry.config:EntryConfig",
     driver="drivers.entry.driver:EntryController",
+    console="drivers.entry.console:VIEW",
     cli={"residents": "drivers.entry.cli:residents_app"},
 )

@@ -53,6 +53,7 @@ KIND = DeviceKind(
     name="locker_bank",
     config="drivers.lockers.config:LockerBankConfig",
     driver="drivers.lockers.driver:LockerBank",
+    console="drivers.lockers.console:VIEW",
     cli={"deliveries": "drivers.lockers.cli:deliveries_app"},
     secrets=frozenset({"pickup_code", "code"}),
     records=(DELIVERIES,),

@@ -16,4 +16,5 @@ KIND = DeviceKind(
     name="gateway",
     config="drivers.system.config:GatewayDeviceConfig",
     driver="drivers.system.driver:GatewayDevice",
+    console="drivers.system.console:VIEW",
 )

@@ -25,4 +25,5 @@ KIND = DeviceKind(
     name="water_station",
     config="drivers.water.config:WaterStationConfig",
     driver="drivers.water.driver:WaterStation",
+    console="drivers.water.console:VIEW",
 )

@@ -100,7 +100,7 @@ async def _announce_console(cfg: GatewayConfig) -> None:
 def _demo_residents(cfg: GatewayConfig) -> None:
     """Enroll the demo's residents from the simulated gate's photographs."""
     sim = cfg.simulation
-    if not sim.residents or not any(d.kind == "entry" for d in cfg.devices):
+    if not sim.residents:
         return
     photos = hardware_class("simulated").photographs(cfg)  # type: ignore[attr-defined]
     with out.status("loading the face models…"):

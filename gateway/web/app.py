@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.errors import GatewayError
 from gateway.keyfile import read_or_create_key
 from gateway.messages import isoformat
-from gateway.plugins import record_sets
+from gateway.plugins import console_view, record_sets
 from gateway.records import RecordSet, field, find, listed
 from gateway.residents import PhotoResult, ResidentError
 from gateway.settings import WebSettings
@@ -292,7 +292,7 @@ class Console:
 
     async def overview(self, request: Request) -> Response:
         views = sorted(self.site.history.views(), key=lambda v: (v.kind != "gateway", v.id))
-        cards = [summary(v) for v in views]
+        cards = [summary(v, console_view(v.kind)) for v in views]
         return self._page(
             request,
             "overview.html",
@@ -308,11 +308,11 @@ class Console:
         hours = _choice(request.query_params.get("hours"), (6, 24, 72, 168), 24)
         since = self.site.clock.now() - timedelta(hours=hours)
         readings = self.site.history.readings(view.id, since)
-        compartment = request.query_params.get("compartment")
+        query = dict(request.query_params)
+        described = console_view(view.kind)
         page = await asyncio.get_running_loop().run_in_executor(
-            self._charts, lambda: device_page(view, readings, compartment=compartment)
+            self._charts, lambda: device_page(view, readings, described, query)
         )
-        simulated = self.site.config.hardware == "simulated" and view.kind == "entry"
         return self._page(
             request,
             "device.html",
@@ -320,7 +320,7 @@ class Console:
             page=page,
             hours=hours,
             events=self.site.history.events(device=view.id, limit=15),
-            people=await self._people(view.id) if simulated else [],
+            people=await self._people(view.id),
             message=request.query_params.get("message"),
         )
 
