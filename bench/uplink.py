@@ -29,10 +29,11 @@ import aiomqtt
 from gateway.db import Database
 from gateway.demo.broker import MosquittoBroker
 from gateway.messages import Priority, isoformat, new_ulid, render_envelope
+from gateway.mqtt import Observer
 from gateway.outbox import Outbox
 from gateway.settings import MqttSettings, OutboxSettings
 from gateway.topics import Topics
-from gateway.uplink import Observer, Uplink
+from gateway.uplink import Uplink
 
 T = Topics("cg/v1", "bench", "gw")
 WINDOW = 100

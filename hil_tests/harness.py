@@ -17,9 +17,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from gateway.mqtt import Observer, ReceivedMessage
 from gateway.settings import MqttSettings
 from gateway.topics import Topics
-from gateway.uplink import Observer, ReceivedMessage
 
 SITE = "hil-site"
 GATEWAY = "gw-hil"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.commands import sign_command
-from gateway.uplink import Observer
+from gateway.mqtt import Observer
 from hil_tests.harness import TOPICS, GatewayProcess, Upstream
 
 

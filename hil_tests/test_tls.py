@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from gateway.demo.broker import MosquittoBroker, find_mosquitto
+from gateway.mqtt import Observer
 from gateway.settings import MqttSettings, TlsSettings
-from gateway.uplink import Observer
 from hil_tests.certs import Authority, Issued
 from hil_tests.harness import GATEWAY, SITE, TOPICS, GatewayProcess, Upstream, gateway_config
 

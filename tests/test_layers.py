@@ -26,11 +26,11 @@ def test_no_import_points_up(package: str) -> None:
                 assert name.split(".")[0] not in FORBIDDEN[package], f"{file}: imports {name}"
 
 
-def test_only_uplink_imports_aiomqtt() -> None:
+def test_only_the_mqtt_boundary_imports_aiomqtt() -> None:
     users = {
         f.relative_to(ROOT).as_posix()
         for pkg in FORBIDDEN
         for f in (ROOT / pkg).rglob("*.py")
         if "aiomqtt" in f.read_text()
     }
-    assert users == {"gateway/uplink.py"}
+    assert users == {"gateway/mqtt.py"}

@@ -64,7 +64,7 @@ def command_send(
 async def _request(
     settings: MqttSettings, topic: str, reply_topic: str, body: dict[str, Any], timeout: float
 ) -> Any:
-    from gateway.uplink import Observer
+    from gateway.mqtt import Observer
 
     async with Observer(settings) as client:
         await client.subscribe(reply_topic)

@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.commands import sign_command
 from gateway.messages import new_ulid
+from gateway.mqtt import Observer
 from gateway.settings import GatewayConfig, Operator
 from gateway.topics import Topics
-from gateway.uplink import Observer
 
 __all__ = ["SimulatedPlatform"]
 

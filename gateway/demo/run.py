@@ -17,11 +17,11 @@ from gateway.demo.broker import embedded_broker, free_port
 from gateway.demo.platform import SimulatedPlatform
 from gateway.demo.view import UpstreamView
 from gateway.errors import GatewayError
+from gateway.mqtt import Observer
 from gateway.plugins import hardware_class
 from gateway.residents import Residents
 from gateway.settings import GatewayConfig, broker_address
 from gateway.topics import Topics
-from gateway.uplink import Observer
 from gateway.web.auth import Users
 from vision.enrollment import Recognizer
 from vision.faces import load_image

@@ -11,8 +11,8 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from gateway.mqtt import Observer, ReceivedMessage
 from gateway.topics import Topics
-from gateway.uplink import Observer, ReceivedMessage
 
 __all__ = ["UpstreamView"]
 

@@ -11,10 +11,11 @@ from gateway.db import Database
 from gateway.demo.broker import MosquittoBroker
 from gateway.errors import UplinkError
 from gateway.messages import Priority
+from gateway.mqtt import Observer, ReceivedMessage
 from gateway.outbox import Outbox
 from gateway.settings import MqttSettings
 from gateway.topics import Topics
-from gateway.uplink import Observer, ReceivedMessage, Uplink
+from gateway.uplink import Uplink
 from tests.gateway.helpers import envelope
 
 T = Topics("cg/v1", "unit", "gw")

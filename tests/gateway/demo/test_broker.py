@@ -8,8 +8,8 @@ import pytest
 
 from gateway.demo import broker as broker_module
 from gateway.demo.broker import MosquittoBroker, embedded_broker
+from gateway.mqtt import Observer
 from gateway.settings import MqttSettings
-from gateway.uplink import Observer
 
 
 async def roundtrip(host: str, port: int) -> bytes:
