@@ -104,6 +104,11 @@ class ScaledClock:
         finally:
             self._beat = None
 
+    def jump(self, seconds: float) -> None:
+        """Set the wall clock forward (or back) as an NTP correction would; the monotonic
+        clock, which every duration uses, does not move."""
+        self._jumped += seconds
+
     async def sleep(self, seconds: float) -> None:
         """At least ``seconds`` of simulated time (longer in real time after a stall)."""
         end = self.monotonic() + max(0.0, seconds)
