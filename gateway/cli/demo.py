@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.common import _load, _setup_logging
+from gateway.cli.common import _load, _setup_logging, err
+from gateway.errors import GatewayError
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
 
@@ -39,5 +40,9 @@ def demo(
     with tempfile.TemporaryDirectory(prefix="cg-demo-") as scratch:
         if config is None:
             cfg.data_dir = Path(scratch)
-        prepare(cfg)
-        asyncio.run(run_demo(cfg, broker, duration, live))
+        try:
+            prepare(cfg)
+            asyncio.run(run_demo(cfg, broker, duration, live))
+        except GatewayError as error:
+            err.print(f"demo: {error}", markup=False, soft_wrap=True)
+            raise typer.Exit(1) from None

@@ -153,7 +153,13 @@ async def embedded_broker() -> AsyncIterator[tuple[str, int]]:
             log.info("embedded broker: mosquitto on 127.0.0.1:%d", broker.port)
             yield "127.0.0.1", broker.port
         return
-    from amqtt.broker import Broker
+    try:
+        from amqtt.broker import Broker
+    except ImportError:
+        raise UplinkError(
+            "the demo needs a broker: install Mosquitto (sudo apt install mosquitto) or the "
+            "demo extra with the in-process one (uv sync --extra demo)"
+        ) from None
 
     port = free_port()
     config: dict[str, Any] = {

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
 from gateway.demo import broker as broker_module
 from gateway.demo.broker import MosquittoBroker, embedded_broker
+from gateway.errors import UplinkError
 from gateway.mqtt import Observer
 from gateway.settings import MqttSettings
 
@@ -27,6 +29,16 @@ async def test_amqtt_when_mosquitto_is_missing(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(broker_module, "find_mosquitto", lambda: None)
     async with embedded_broker() as (host, port):
         assert await roundtrip(host, port) == b"hello"
+
+
+async def test_without_mosquitto_or_the_demo_extra_the_demo_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(broker_module, "find_mosquitto", lambda: None)
+    monkeypatch.setitem(sys.modules, "amqtt.broker", None)  # a gateway installed without it
+    with pytest.raises(UplinkError, match=r"apt install mosquitto.*--extra demo"):
+        async with embedded_broker():
+            pass
 
 
 async def test_mosquitto_keeps_retained_messages_across_a_restart(
