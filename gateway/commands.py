@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from pydantic import ValidationError
 from gateway.db import Database
 from gateway.devices import CommandSpec, Driver
 from gateway.errors import CommandRejected
+from gateway.limits import SlidingWindow
 from gateway.messages import Command, Priority, Reply, ReplyError, isoformat
 from gateway.outbox import Outbox
 from gateway.settings import CommandSettings
@@ -61,7 +63,13 @@ class CommandRouter:
     """Routes commands to the drivers' handlers and replies through the outbox."""
 
     def __init__(
-        self, topics: Topics, outbox: Outbox, db: Database, settings: CommandSettings
+        self,
+        topics: Topics,
+        outbox: Outbox,
+        db: Database,
+        settings: CommandSettings,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._topics = topics
         self._outbox = outbox
@@ -76,27 +84,26 @@ class CommandRouter:
         self.rejected = 0
         self.limited = 0
         self._limited_logged = -math.inf
-        self._buckets: dict[str, tuple[float, float]] = {}
+        # At most ``burst`` commands to one device in any ``burst / rate`` seconds (``rate``
+        # sustained), and ``total_factor`` times that to the whole gateway.
+        window = settings.burst / settings.rate_per_s
+        self._per_device = SlidingWindow(settings.burst, window, clock=monotonic)
+        self._per_gateway = SlidingWindow(
+            round(settings.burst * settings.total_factor), window, clock=monotonic
+        )
 
     def register(self, device_id: str, driver: Driver) -> None:
         self._drivers[device_id] = (driver, driver.command_specs())
 
     def _allowed(self, topic: str) -> bool:
-        """Token buckets per device topic and for the whole gateway: a flood of commands
-        is dropped before it costs a signature check or a durable reply."""
-        now = time.monotonic()
-        rate, burst = self._settings.rate_per_s, self._settings.burst
+        """Per device topic and for the whole gateway: a flood of commands is dropped
+        before it costs a signature check or a durable reply."""
         key = topic.rsplit("/", 1)[0] if "/" in topic else topic
-        if len(self._buckets) > 10_000:  # nonsense topics must not grow memory
-            self._buckets.clear()
-        allowed = True
-        for name, scale in ((key, 1.0), ("*", self._settings.total_factor)):
-            tokens, at = self._buckets.get(name, (burst * scale, now))
-            tokens = min(burst * scale, tokens + (now - at) * rate * scale)
-            if tokens < 1:
-                allowed = False
-            self._buckets[name] = (tokens - 1 if allowed else tokens, now)
-        return allowed
+        if self._per_device.full(key) or self._per_gateway.full("*"):
+            return False
+        self._per_device.hit(key)
+        self._per_gateway.hit("*")
+        return True
 
     async def handle(self, topic: str, payload: bytes) -> Reply:
         """Process one command message; the reply is durable when this returns.

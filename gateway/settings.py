@@ -105,8 +105,9 @@ class CommandSettings(_Strict):
     #: Enrollment commands carry JPEG photos: 1 MiB holds several.
     max_payload_bytes: int = Field(default=1024 * 1024, ge=256)
     max_expiry_s: int = Field(default=3600, ge=10)
-    #: Commands a second to one device (sustained), and the burst allowed above that; the
-    #: whole gateway takes ``total_factor`` times as many. Beyond, commands are dropped.
+    #: Commands a second to one device (sustained), and the burst allowed above that: at most
+    #: ``burst`` in any ``burst / rate_per_s`` seconds. The whole gateway takes
+    #: ``total_factor`` times as many. Beyond, commands are dropped.
     rate_per_s: float = Field(default=10.0, gt=0)
     burst: int = Field(default=30, ge=1)
     total_factor: float = Field(default=3.0, ge=1)

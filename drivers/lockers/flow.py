@@ -323,14 +323,7 @@ class DeliveryFlow:
         await self._unlock(c, Grant("pickup", c.delivery, self._window()))
 
     def _attempts(self, key: str) -> Attempts:
-        cfg = self.config
-        return Attempts(
-            self.ctx,
-            key,
-            limit=cfg.max_wrong_codes,
-            window_s=cfg.wrong_code_window_s,
-            lockout_s=cfg.lockout_s,
-        )
+        return Attempts(self.ctx, key, self.config)
 
     # -- keypad ------------------------------------------------------------------------------
 

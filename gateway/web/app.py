@@ -13,8 +13,6 @@ import asyncio
 import hmac
 import json
 import logging
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -34,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import GatewayError
 from gateway.keyfile import read_or_create_key
+from gateway.limits import SlidingWindow
 from gateway.messages import isoformat
 from gateway.plugins import console_view, record_sets
 from gateway.records import RecordSet, field, find, listed
@@ -84,7 +83,8 @@ class Console:
             max_s=settings.session_max_hours * 3600,
         )
         self.max_photo_bytes = int(settings.max_upload_mb * 2**20)
-        self._client_failures: dict[str, deque[float]] = {}
+        #: Failed logins per address: a scan from many addresses forgets the oldest first.
+        self._client_failures = SlidingWindow(CLIENT_FAILURES, CLIENT_WINDOW_S)
         #: One thread draws the charts, with the history's own reading connection.
         self._charts = ThreadPoolExecutor(1, thread_name_prefix="console-charts")
         self.templates = Jinja2Templates(directory=HERE / "templates")
@@ -251,13 +251,7 @@ class Console:
                 request, 403, "The login form expired (or cookies are off). Please try again."
             )
         client = request.client.host if request.client else "?"
-        if len(self._client_failures) > 10_000:  # a scan from many addresses: start afresh
-            self._client_failures.clear()
-        failures = self._client_failures.setdefault(client, deque())
-        now = time.monotonic()
-        while failures and now - failures[0] > CLIENT_WINDOW_S:
-            failures.popleft()
-        if len(failures) >= CLIENT_FAILURES:
+        if self._client_failures.full(client):
             return self._login_page(
                 request, 429, "Too many failed logins from this computer; wait 15 minutes."
             )
@@ -265,7 +259,7 @@ class Console:
         try:
             user = self.users.authenticate(name, password, client=client)
         except LoginRefused as refused:
-            failures.append(now)
+            self._client_failures.hit(client)
             log.warning("console: login refused for %r from %s: %s", name, client, refused)
             return self._login_page(request, 401, str(refused))
         self.users.audit.append(f"console:{user.name}", "login", user.name, client=client)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,19 @@ class Valve(Driver):
         raise ZeroDivisionError
 
 
-def make_router(db_path: Path, rate: float = 1e9) -> tuple[CommandRouter, Valve, Outbox]:
+class Ticks:
+    """The router's monotonic clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_router(
+    db_path: Path, rate: float = 1e9, clock: Ticks | None = None
+) -> tuple[CommandRouter, Valve, Outbox]:
     db = Database(db_path)
     outbox = Outbox(db)
     router = CommandRouter(
@@ -78,6 +90,7 @@ def make_router(db_path: Path, rate: float = 1e9) -> tuple[CommandRouter, Valve,
             max_payload_bytes=1024,
             rate_per_s=rate,
         ),
+        monotonic=clock or time.monotonic,
     )
     valve = Valve()
     router.register("valve-1", valve)
@@ -215,7 +228,8 @@ async def test_no_payload_crashes_the_router_and_each_gets_one_reply(
 
 
 async def test_a_flood_is_dropped_per_device_without_stored_replies(tmp_path: Path) -> None:
-    r, _, outbox = make_router(tmp_path / "g.sqlite3", rate=5.0)  # burst 30 per device
+    clock = Ticks()
+    r, _, outbox = make_router(tmp_path / "g.sqlite3", rate=5.0, clock=clock)  # burst 30
     other = Valve()
     r.register("valve-2", other)
     replies = [await send(r, "status", b'{"id": "s%d"}' % n) for n in range(100)]
@@ -224,5 +238,7 @@ async def test_a_flood_is_dropped_per_device_without_stored_replies(tmp_path: Pa
     stored = len(outbox.fetch(0, 1000))
     assert stored == 30  # a dropped command costs no durable write
     assert (await send(r, "status", b'{"id": "t1"}', device="valve-2")).ok  # another device
-    await asyncio.sleep(0.5)  # 5 a second refill
+    clock.now += 5.9  # at most 30 in any 6 s (5 a second): not yet
+    assert not (await send(r, "status", b'{"id": "s-early"}')).ok
+    clock.now += 0.2
     assert (await send(r, "status", b'{"id": "s-later"}')).ok
