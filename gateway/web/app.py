@@ -4,31 +4,28 @@ Every page needs a login. Managers see everything and change residents; installe
 everything and also the configuration and diagnostics, but do not change residents. Every
 form carries a CSRF token (the login form a signed one bound to a pre-login cookie); every
 change goes through the same code as the CLI and the signed commands and is audited as
-``console:<user>``.
+``console:<user>``. Guards and rendering are :mod:`gateway.web.base`'s, the protections in
+front of every page :mod:`gateway.web.security`'s, the residents pages
+:mod:`gateway.web.residents`'.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar
 
 from starlette.applications import Starlette
-from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import GatewayError
 from gateway.keyfile import read_or_create_key
@@ -36,34 +33,31 @@ from gateway.limits import SlidingWindow
 from gateway.messages import isoformat
 from gateway.plugins import console_view, record_sets
 from gateway.records import RecordSet, field, find, listed
-from gateway.residents import PhotoResult, ResidentError
 from gateway.settings import WebSettings
-from gateway.topics import Topics
-from gateway.web.auth import LoginRefused, Session, Sessions, Signer, Users
+from gateway.web.auth import LoginRefused, Sessions, Signer, Users
+from gateway.web.base import (
+    CLIENT_FAILURES,
+    CLIENT_WINDOW_S,
+    HERE,
+    LOGIN_COOKIE,
+    MAX_PHOTOS,
+    SESSION_COOKIE,
+    SEVERITIES,
+    Handler,
+    choice,
+    when,
+)
 from gateway.web.devices import device_page, summary
+from gateway.web.residents import ResidentPages
+from gateway.web.security import BodyLimit, SecurityHeaders, safe_next
 from gateway.web.site import Site
-from vision.enrollment import Templates
-from vision.errors import VisionError
-from vision.faces import Image, decode_image, encode_jpeg
 
 __all__ = ["Console"]
 
 log = logging.getLogger(__name__)
 
-HERE = Path(__file__).parent
-SESSION_COOKIE = "cg_session"
-LOGIN_COOKIE = "cg_login"
-#: Failed logins from one address before it must wait (whatever names it tries).
-CLIENT_FAILURES, CLIENT_WINDOW_S = 20, 900.0
-MAX_PHOTOS = 10
-#: Frames tried, this far apart, when enrolling with a door's camera.
-CAMERA_TRIES, CAMERA_INTERVAL_S = 5, 0.3
-SEVERITIES = ("info", "warning", "critical")
 
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-class Console:
+class Console(ResidentPages):
     """The console of one gateway: :attr:`app` is the ASGI application."""
 
     def __init__(self, site: Site, settings: WebSettings, *, users: Users | None = None) -> None:
@@ -89,7 +83,7 @@ class Console:
         self._charts = ThreadPoolExecutor(1, thread_name_prefix="console-charts")
         self.templates = Jinja2Templates(directory=HERE / "templates")
         self.templates.env.globals["site"] = f"{site.config.site}/{site.config.gateway_id}"
-        self.templates.env.filters["when"] = _when
+        self.templates.env.filters["when"] = when
         self.templates.env.filters["field"] = field
         #: The records the installed device kinds keep (a locker bank's deliveries).
         self.record_sets = record_sets()
@@ -134,86 +128,6 @@ class Console:
             exception_handlers={HTTPException: self._http_error},
         )
 
-    # -- sessions and guards -----------------------------------------------------------------
-
-    def _secure(self, request: Request) -> bool:
-        return request.url.scheme == "https" or self.settings.behind_tls_proxy
-
-    def _session(self, request: Request) -> Session | None:
-        return self.sessions.get(request.cookies.get(SESSION_COOKIE))
-
-    def _guard(self, handler: Handler, role: str | None = None) -> Handler:
-        async def endpoint(request: Request) -> Response:
-            session = self._session(request)
-            if session is None:
-                if request.method == "GET":
-                    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-                return self._page(request, "error.html", 401, message="Please log in again.")
-            request.state.session = session
-            if role is not None and session.role != role:
-                return self._page(
-                    request,
-                    "error.html",
-                    403,
-                    message=f"This page is for the {role} account; you are logged in as "
-                    f"{session.role}.",
-                )
-            if request.method == "POST":
-                refused = await self._check_csrf(request, session.csrf)
-                if refused is not None:
-                    return refused
-            return await handler(request)
-
-        return endpoint
-
-    def _guard_role(self, role: str) -> Callable[[Handler], Handler]:
-        return lambda handler: self._guard(handler, role)
-
-    async def _check_csrf(self, request: Request, expected: str) -> Response | None:
-        origin = request.headers.get("origin")
-        if origin and origin.split("://", 1)[-1] != request.headers.get("host"):
-            return self._page(request, "error.html", 403, message="A form from another site.")
-        given = request.headers.get("x-csrf-token")
-        if given is None:
-            form = await self._form(request)
-            value = form.get("csrf")
-            given = value if isinstance(value, str) else ""
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            return self._page(
-                request,
-                "error.html",
-                403,
-                message="This form has expired or did not come from this console. "
-                "Go back, reload the page and try again.",
-            )
-        return None
-
-    async def _form(self, request: Request) -> FormData:
-        return await request.form(max_files=MAX_PHOTOS, max_fields=50, max_part_size=64 * 1024)
-
-    def _page(self, request: Request, template: str, status: int = 200, **context: Any) -> Response:
-        session: Session | None = getattr(request.state, "session", None)
-        return self.templates.TemplateResponse(
-            request,
-            template,
-            {
-                "session": session,
-                "csrf": session.csrf if session else "",
-                "status_code": status,
-                **context,
-            },
-            status_code=status,
-        )
-
-    async def _http_error(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        request.state.session = self._session(request)
-        message = {404: "There is no such page."}.get(exc.status_code, str(exc.detail))
-        return self._page(request, "error.html", exc.status_code, message=message)
-
-    def _actor(self, request: Request) -> str:
-        return f"console:{request.state.session.user}"
-
     # -- login -------------------------------------------------------------------------------
 
     async def login_form(self, request: Request) -> Response:
@@ -229,7 +143,7 @@ class Console:
             "login.html",
             status,
             login_csrf=self.signer.sign("login-form", value),
-            next=_safe_next(request.query_params.get("next")),
+            next=safe_next(request.query_params.get("next")),
             message=message,
         )
         response.set_cookie(
@@ -263,7 +177,7 @@ class Console:
             log.warning("console: login refused for %r from %s: %s", name, client, refused)
             return self._login_page(request, 401, str(refused))
         self.users.audit.append(f"console:{user.name}", "login", user.name, client=client)
-        response = RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
+        response = RedirectResponse(safe_next(str(form.get("next", ""))), status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
             self.sessions.create(user),
@@ -299,7 +213,7 @@ class Console:
         view = self.site.history.view(request.path_params["device"])
         if view is None:
             raise HTTPException(404)
-        hours = _choice(request.query_params.get("hours"), (6, 24, 72, 168), 24)
+        hours = choice(request.query_params.get("hours"), (6, 24, 72, 168), 24)
         since = self.site.clock.now() - timedelta(hours=hours)
         readings = self.site.history.readings(view.id, since)
         query = dict(request.query_params)
@@ -387,206 +301,6 @@ class Console:
 
         return page
 
-    # -- residents ---------------------------------------------------------------------------
-
-    async def residents(self, request: Request) -> Response:
-        search = request.query_params.get("q", "").strip()
-        return self._page(
-            request,
-            "residents.html",
-            residents=self.site.residents.all(search or None),
-            q=search,
-        )
-
-    async def resident(self, request: Request) -> Response:
-        found = self.site.residents.get(request.path_params["resident"])
-        if found is None:
-            raise HTTPException(404)
-        return self._page(
-            request,
-            "resident.html",
-            resident=found,
-            history=self.site.residents.audit.entries(subject=found.id, limit=50),
-        )
-
-    async def enroll_form(self, request: Request) -> Response:
-        return self._enroll_page(request, 200, {}, {})
-
-    def _enroll_page(
-        self,
-        request: Request,
-        status: int,
-        values: dict[str, Any],
-        errors: dict[str, str],
-        results: list[PhotoResult] | None = None,
-    ) -> Response:
-        return self._page(
-            request,
-            "enroll.html",
-            status,
-            values=values,
-            errors=errors,
-            results=results or [],
-            cameras=self.site.cameras(),
-            max_mb=self.settings.max_upload_mb,
-        )
-
-    async def enroll(self, request: Request) -> Response:
-        form = await self._form(request)
-        values: dict[str, Any] = {
-            k: str(form.get(k, "")).strip() for k in ("resident_id", "name", "unit")
-        }
-        values |= {k: str(form.get(k, "")) for k in ("valid_until", "camera")}
-        values["welfare_check"] = form.get("welfare_check") == "on"
-        values["consent"] = form.get("consent") == "on"
-        errors: dict[str, str] = {}
-        if not Topics.valid_segment(values["resident_id"]):
-            errors["resident_id"] = (
-                "Give the resident an id: letters, digits, '.', '_' and '-' only, "
-                "at most 64 characters (their unit and name, say A-12-kim)."
-            )
-        if not values["name"]:
-            errors["name"] = "The resident's name is missing."
-        if not values["unit"]:
-            errors["unit"] = "The resident's flat or unit is missing."
-        if not values["consent"]:
-            errors["consent"] = "Enroll only with the resident's consent: tick the box."
-        valid_until = None
-        if values["valid_until"]:
-            try:
-                valid_until = datetime.fromisoformat(values["valid_until"]).astimezone()
-            except ValueError:
-                errors["valid_until"] = "A date like 2027-06-30, or leave it empty."
-        uploads = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
-        if not uploads and not values["camera"]:
-            errors["photos"] = "Add at least one photo, or take one with a door camera."
-        if errors:
-            return self._enroll_page(request, 400, values, errors)
-        photos, originals, refused = await self._read_photos(uploads)
-        good, results = await self.site.assess_photos(photos) if photos else ([], [])
-        results, originals = refused + results, [b""] * len(refused) + originals
-        if values["camera"]:
-            templates, result, original = await self._from_camera(values["camera"])
-            good += templates
-            results.append(result)
-            originals.append(original)
-        try:
-            report = self.site.residents.add(
-                values["resident_id"],
-                good,
-                results,
-                name=values["name"],
-                unit=values["unit"],
-                actor=self._actor(request),
-                valid_until=valid_until,
-                welfare_check=values["welfare_check"],
-                originals=originals,
-            )
-        except ResidentError as err:
-            field = "photos" if not good else "resident_id"
-            message = "No photo could be used; see each photo's reason." if not good else str(err)
-            return self._enroll_page(request, 400, values, {field: message}, results)
-        resident = self.site.residents.require(report.resident)
-        return self._page(
-            request,
-            "resident.html",
-            resident=resident,
-            results=results,
-            history=self.site.residents.audit.entries(subject=resident.id, limit=50),
-        )
-
-    async def _from_camera(self, door: str) -> tuple[list[Templates], PhotoResult, bytes]:
-        """The first good frame of a few from a door's camera (the resident stands in front
-        of it; one frame may catch them turning or blurred): its templates, its result and
-        its JPEG (kept only with ``keep_photos``)."""
-        label = f"camera {door}"
-        result = PhotoResult(label, False, "no frame")
-        for attempt in range(CAMERA_TRIES):
-            if attempt:
-                await asyncio.sleep(CAMERA_INTERVAL_S)
-            try:
-                frame = await self.site.capture(door)
-            except GatewayError as err:
-                return [], PhotoResult(label, False, str(err)), b""
-            good, (result,) = await self.site.assess_photos([(label, frame)])
-            if good:
-                return good, result, encode_jpeg(frame)
-        return [], result, b""
-
-    async def _read_photos(
-        self, uploads: list[UploadFile]
-    ) -> tuple[list[tuple[str, Image]], list[bytes], list[PhotoResult]]:
-        """Uploaded files as images; those too large or not images refused, with why."""
-        photos, originals, refused = [], [], []
-        for upload in uploads:
-            name = upload.filename or "photo"
-            data = await upload.read(self.max_photo_bytes + 1)
-            if len(data) > self.max_photo_bytes:
-                refused.append(
-                    PhotoResult(
-                        name,
-                        False,
-                        f"too large: at most {self.settings.max_upload_mb:g} MB per photo",
-                    )
-                )
-                continue
-            try:
-                photos.append((name, decode_image(data, name)))
-                originals.append(data)
-            except VisionError:
-                refused.append(PhotoResult(name, False, "not a photo (a JPEG or PNG is needed)"))
-        return photos, originals, refused
-
-    async def photo_check(self, request: Request) -> Response:
-        """One photo checked at once (the enrollment form's per-photo feedback)."""
-        form = await self._form(request)
-        upload = form.get("photo")
-        if not isinstance(upload, UploadFile):
-            return JSONResponse({"error": "send one file in the field 'photo'"}, status_code=400)
-        photos, _, refused = await self._read_photos([upload])
-        if refused:
-            result = refused[0]
-        else:
-            _, results = await self.site.assess_photos(photos)
-            result = results[0]
-        return JSONResponse(
-            {"photo": result.photo, "accepted": result.accepted, "reason": result.reason}
-        )
-
-    async def set_status(self, request: Request) -> Response:
-        resident = request.path_params["resident"]
-        form = await self._form(request)
-        status = str(form.get("status", ""))
-        if status not in ("active", "suspended"):
-            return self._page(request, "error.html", 400, message="status: active or suspended")
-        try:
-            self.site.residents.set_status(resident, status, actor=self._actor(request))
-        except ResidentError as err:
-            return self._page(request, "error.html", 404, message=str(err))
-        return RedirectResponse(f"/residents/{resident}", status_code=303)
-
-    async def remove_form(self, request: Request) -> Response:
-        found = self.site.residents.get(request.path_params["resident"])
-        if found is None:
-            raise HTTPException(404)
-        return self._page(request, "remove.html", resident=found, error=None)
-
-    async def remove(self, request: Request) -> Response:
-        found = self.site.residents.get(request.path_params["resident"])
-        if found is None:
-            raise HTTPException(404)
-        form = await self._form(request)
-        if str(form.get("confirm", "")).strip() != found.id:
-            return self._page(
-                request,
-                "remove.html",
-                400,
-                resident=found,
-                error=f"Type the resident's id ({found.id}) to confirm the removal.",
-            )
-        self.site.residents.remove(found.id, actor=self._actor(request))
-        return RedirectResponse(f"/residents?removed={found.id}", status_code=303)
-
     # -- audit and installer pages -----------------------------------------------------------
 
     async def audit(self, request: Request) -> Response:
@@ -608,116 +322,3 @@ class Console:
             users=self.users.all(),
             now=isoformat(self.site.clock.now()),
         )
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this console (never another site) after a login."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
-
-
-def _choice(value: str | None, allowed: tuple[int, ...], default: int) -> int:
-    return int(value) if value and value.isdigit() and int(value) in allowed else default
-
-
-def _when(value: str | None) -> str:
-    """An ISO time as people read it (``-`` when missing)."""
-    if not value:
-        return "-"
-    try:
-        return datetime.fromisoformat(value).strftime("%d %b %Y %H:%M:%S")
-    except ValueError:
-        return value
-
-
-class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` (an upload far too large) before parsing."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        length = headers.get(b"content-length", b"0")
-        if length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(send)
-            return
-        seen = 0
-        started = False
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise _TooLarge
-            return message
-
-        async def watched(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, watched)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        mb = self.max_bytes / 2**20
-        body = (
-            "<!doctype html><title>Too large</title><p>The upload is too large: at most "
-            f"{mb:.0f} MB in all. Send fewer or smaller photos.</p>"
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"text/html; charset=utf-8")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class SecurityHeaders:
-    """No framing, no sniffing, no caching of pages, scripts only from the console itself."""
-
-    HEADERS: ClassVar[list[tuple[bytes, bytes]]] = [
-        (b"x-frame-options", b"DENY"),
-        (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"same-origin"),
-        (
-            b"content-security-policy",
-            b"default-src 'self'; img-src 'self' data:; style-src 'self'; "
-            b"frame-ancestors 'none'; form-action 'self'",
-        ),
-    ]
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        static = scope["path"].startswith("/static/")
-
-        async def add(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", [])) + self.HEADERS
-                if not static:
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, add)
