@@ -187,6 +187,32 @@ async def test_the_strike_returns_to_its_safe_state_when_the_driver_crashes(
     assert not state["strike_energised"] and not state["released"]
 
 
+async def test_after_a_crash_the_restarted_door_works_again(
+    gate: GatewayProcess, upstream: Upstream, faces: Path, key_pair: tuple[Any, str]
+) -> None:
+    """The supervisor runs the same driver again: ``run()`` acquires what ``close()`` released
+    (the strike relay, the vision threads, the recognizers), so the door lets a resident in
+    and obeys a signed unlock after the camera failed and came back."""
+    enroll(gate, faces, "R1", "John_Salley")
+    await started(gate, upstream)
+    await world(gate, "camera_fault")
+    await upstream.wait_for(lambda: events(upstream, "driver_crashed"))
+    await world(gate, "camera_fault", failed=False)
+    await asyncio.sleep(3)  # the supervisor's restart delay, and the recognizers starting
+    await walk_up(gate, faces, "John_Salley", 7, 8)
+    try:
+        granted = await upstream.wait_for(lambda: events(upstream, "access_granted"), timeout=60)
+    except TimeoutError:
+        raise AssertionError(gate.log()[-4000:]) from None
+    assert granted[0]["resident_id"] == "R1"
+    topic = TOPICS.command(DOOR, "unlock")
+    await upstream.send(DOOR, "unlock", sign_command(key_pair[0], topic, "u9", {"seconds": 5}))
+    reply = await upstream.wait_for(lambda: upstream.replies().get("u9"))
+    assert reply["ok"], reply
+    crashes = events(upstream, "driver_crashed")
+    assert len(crashes) == 1, crashes  # one crash, then a door that runs
+
+
 async def test_a_fail_safe_door_holds_while_running_and_opens_when_the_driver_fails(
     gate: GatewayProcess, upstream: Upstream, key_pair: tuple[Any, str]
 ) -> None:

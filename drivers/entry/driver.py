@@ -3,34 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import concurrent.futures
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
 
 from drivers.base import Reporter
-from drivers.entry.config import ApproveArgs, EnrollArgs, EntryConfig, ResidentArgs, UnlockArgs
+from drivers.entry.config import ApproveArgs, EntryConfig, UnlockArgs
+from drivers.entry.enrollment import ResidentCommands
 from gateway.devices import DeviceConfig, Driver, DriverContext, command
 from gateway.errors import CommandRejected, DeviceUnavailable
 from gateway.messages import isoformat, new_ulid
-from gateway.residents import PhotoResult, ResidentError, Residents, assess
 from vision.camera import FrameSource
-from vision.enrollment import Decision, Policy, Templates
-from vision.errors import VisionError
-from vision.faces import Image, decode_image
+from vision.enrollment import Decision, Policy
+from vision.faces import Image
 from vision.tracker import Agreement
 from vision.worker import RecognizerProcess
 
 __all__ = ["EntryController"]
 
 
-class EntryController(Driver):
+class EntryController(ResidentCommands, Driver):
     """One door: camera, strike relay, door contact, exit button."""
 
     kind = "entry"
@@ -38,18 +35,12 @@ class EntryController(Driver):
     config: EntryConfig
 
     _strike: DigitalOutputDevice | None = None
+    _worker: concurrent.futures.ThreadPoolExecutor | None = None
 
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
         super().__init__(config, ctx)
-        cfg = self.config
         # Before anything else: the relay in its safe (de-energised) state.
-        self._strike = DigitalOutputDevice(
-            cfg.strike_pin, initial_value=False, pin_factory=ctx.pins
-        )
-        # One thread reads the camera; one per recognizer process waits on its pipe.
-        self._worker = concurrent.futures.ThreadPoolExecutor(
-            cfg.workers + 1, thread_name_prefix=f"{cfg.id}-vision"
-        )
+        self._acquire_strike()
         self._recognizers: list[RecognizerProcess] = []
         self._unlocked_until = -math.inf
         self._grant_opened = False
@@ -64,6 +55,13 @@ class EntryController(Driver):
         self._last_frame: Image | None = None
 
     # -- the relay ---------------------------------------------------------------------------
+
+    def _acquire_strike(self) -> None:
+        """The strike relay, de-energised (its safe state); again after a ``close()``."""
+        if self._strike is None:
+            self._strike = DigitalOutputDevice(
+                self.config.strike_pin, initial_value=False, pin_factory=self.ctx.pins
+            )
 
     def _energise(self, on: bool) -> None:
         if self._strike is not None:
@@ -97,7 +95,10 @@ class EntryController(Driver):
                 setattr(self, part, None)
         for recognizer in self._recognizers:
             recognizer.close()
-        self._worker.shutdown(wait=False, cancel_futures=True)
+        self._recognizers = []
+        if self._worker is not None:
+            self._worker.shutdown(wait=False, cancel_futures=True)
+            self._worker = None
 
     # -- life --------------------------------------------------------------------------------
 
@@ -105,6 +106,13 @@ class EntryController(Driver):
         ctx, cfg = self.ctx, self.config
         if ctx.residents is None:
             raise DeviceUnavailable("the entry controller needs the residents store")
+        # Everything close() releases is acquired here: the supervisor runs a crashed door
+        # again on the same object.
+        self._acquire_strike()
+        # One thread reads the camera; one per recognizer process waits on its pipe.
+        worker = self._worker = concurrent.futures.ThreadPoolExecutor(
+            cfg.workers + 1, thread_name_prefix=f"{cfg.id}-vision"
+        )
         # Both switch to ground against the pin's pull-up: a closed door holds its reed
         # switch closed (low), an open door reads high; a pressed button reads low.
         self._door = DigitalInputDevice(cfg.door_pin, pull_up=True, pin_factory=ctx.pins)
@@ -126,7 +134,7 @@ class EntryController(Driver):
         self._recognizers = list(
             await asyncio.gather(
                 *(
-                    loop.run_in_executor(self._worker, RecognizerProcess, policy)
+                    loop.run_in_executor(worker, RecognizerProcess, policy)
                     for _ in range(cfg.workers)
                 )
             )
@@ -159,7 +167,7 @@ class EntryController(Driver):
         templates = residents.templates(everyone=True)
         loop = asyncio.get_running_loop()
         await asyncio.gather(
-            *(loop.run_in_executor(self._worker, r.load, templates) for r in self._recognizers)
+            *(loop.run_in_executor(self._pool(), r.load, templates) for r in self._recognizers)
         )
         self._resident_count = len(templates)
 
@@ -178,13 +186,13 @@ class EntryController(Driver):
         async def feed() -> None:
             while True:
                 recognizer = await free.get()
-                frame = await loop.run_in_executor(self._worker, camera.read)
+                frame = await loop.run_in_executor(self._pool(), camera.read)
                 if frame is None:
                     free.put_nowait(recognizer)
                     await asyncio.sleep(1 / self.config.fps)
                     continue
                 self._last_frame = frame
-                future = loop.run_in_executor(self._worker, recognizer.decide, frame)
+                future = loop.run_in_executor(self._pool(), recognizer.decide, frame)
                 future.add_done_callback(release(recognizer))
                 await decided.put(future)
 
@@ -380,94 +388,6 @@ class EntryController(Driver):
         ctx.store.set("welfare_due", due)
 
     # -- commands ----------------------------------------------------------------------------
-
-    @command(args=EnrollArgs, actuating=True)
-    async def enroll_resident(self, args: EnrollArgs) -> dict[str, Any]:
-        """Enroll a resident from photos sent upstream (the same path as the CLI's)."""
-        residents = self._residents()
-        photos, originals = [], []
-        for n, encoded in enumerate(args.photos):
-            try:
-                raw = base64.b64decode(encoded, validate=True)
-                photos.append((f"photo {n + 1}", decode_image(raw)))
-                originals.append(raw)
-            except (binascii.Error, ValueError, VisionError) as err:
-                raise CommandRejected(
-                    "invalid_args", f"photo {n + 1} is not a base64 JPEG or PNG: {err}", "photos"
-                ) from None
-        try:
-            good, results = await self.assess_photos(photos)
-        except DeviceUnavailable as err:
-            raise CommandRejected("refused", str(err)) from None
-        try:
-            residents.add(
-                args.resident_id,
-                good,
-                results,
-                name=args.name,
-                unit=args.unit,
-                actor="upstream",
-                consent_at=args.consent_at,
-                valid_from=args.valid_from,
-                valid_until=args.valid_until,
-                welfare_check=args.welfare_check,
-                originals=originals,
-            )
-        except ResidentError as err:
-            raise CommandRejected("refused", str(err), "photos") from None
-        await self._reload()
-        return {
-            "resident_id": args.resident_id,
-            "accepted": len(good),
-            "rejected": [{"photo": r.photo, "reason": r.reason} for r in results if r.reason],
-        }
-
-    async def assess_photos(
-        self, photos: Sequence[tuple[str, Image]]
-    ) -> tuple[list[Templates], list[PhotoResult]]:
-        """Enrollment photos checked by this door's own recognizer (as the door sees faces)."""
-        if not self._recognizers:
-            raise DeviceUnavailable(
-                f"the door {self.config.id} is still starting; try again shortly"
-            )
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker, assess, self._recognizers[0], photos)
-
-    def snapshot(self) -> Image | None:
-        """The camera's latest frame (for enrolling someone standing at the door)."""
-        return self._last_frame
-
-    def _residents(self) -> Residents:
-        if self.ctx.residents is None:
-            raise CommandRejected("refused", "this gateway keeps no residents")
-        return self.ctx.residents
-
-    async def _change(self, resident_id: str, change: str) -> dict[str, Any]:
-        residents = self._residents()
-        try:
-            if change == "removed":
-                residents.remove(resident_id, actor="upstream")
-            else:
-                residents.set_status(resident_id, change, actor="upstream")
-        except ResidentError as err:
-            raise CommandRejected("refused", str(err), "resident_id") from None
-        await self._reload()
-        return {"resident_id": resident_id, "status": change}
-
-    @command(args=ResidentArgs, actuating=True)
-    async def remove_resident(self, args: ResidentArgs) -> dict[str, Any]:
-        """Forget a resident and erase their templates."""
-        return await self._change(args.resident_id, "removed")
-
-    @command(args=ResidentArgs, actuating=True)
-    async def suspend_resident(self, args: ResidentArgs) -> dict[str, Any]:
-        """The door stops opening for the resident (templates kept)."""
-        return await self._change(args.resident_id, "suspended")
-
-    @command(args=ResidentArgs, actuating=True)
-    async def resume_resident(self, args: ResidentArgs) -> dict[str, Any]:
-        """The door opens for the resident again."""
-        return await self._change(args.resident_id, "active")
 
     @command(args=ApproveArgs, actuating=True)
     async def approve(self, args: ApproveArgs) -> dict[str, Any]:

@@ -83,7 +83,7 @@ class SimulatedHardware:
             raise DeviceUnavailable(
                 f"no simulated camera {source!r} (allowed: {sorted(self.cameras)})"
             )
-        return self.cameras[source]
+        return self.cameras[source].open()
 
     def disk_usage(self, path: Path) -> tuple[int, int]:
         usage = shutil.disk_usage(path)

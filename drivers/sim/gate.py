@@ -116,6 +116,11 @@ class SimulatedCamera:
                 return frame
         return self.background
 
+    def open(self) -> SimulatedCamera:
+        """Open it (again): a door that crashed and closed its camera opens it anew."""
+        self._closed.clear()
+        return self
+
     def close(self) -> None:
         self._closed.set()
 
