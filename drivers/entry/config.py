@@ -36,14 +36,25 @@ class EntryConfig(DeviceConfig):
     #: Recognizer processes deciding consecutive frames in parallel (each holds both models,
     #: about 150 MB); 2 halves the time to a decision on a 2-core board.
     workers: int = Field(default=2, ge=1, le=8)
+    #: The largest SFace cosine distance to a resident's template that can name them
+    #: (chosen by measurement: see the README's face recognition accuracy).
     sface_tolerance: float = Field(default=0.5, gt=0, le=2)
+    #: The largest dlib euclidean distance that confirms the resident SFace named.
     dlib_tolerance: float = Field(default=0.55, gt=0, le=2)
+    #: How much nearer the named resident must be than the second-nearest (SFace distance):
+    #: a face between two residents names neither.
     margin: float = Field(default=0.05, ge=0, le=1)
+    #: Agreement: the door opens when ``k`` of the last ``n`` frames with a face name the same
+    #: resident (one frame alone never opens it unless ``k = 1``).
     k: int = Field(default=2, ge=1, le=20)
     n: int = Field(default=3, ge=1, le=30)
+    #: A frame counts only with a face at least this wide (pixels) ...
     min_face_px: float = Field(default=80.0, gt=0)
+    #: ... and this sharp (variance of the Laplacian of the face).
     min_sharpness: float = Field(default=30.0, ge=0)
+    #: ``unknown_face`` is sent at most once in this many seconds.
     unknown_face_interval_s: float = Field(default=60.0, ge=0)
+    #: Residents marked for a welfare check, unseen for this many hours: ``welfare_check_due``.
     welfare_check_h: float = Field(default=48.0, gt=0)
     #: ``approval``: a match whose SFace distance is above ``confident_distance`` opens only
     #: when upstream answers ``approval_requested`` with a signed ``approve`` in time.
