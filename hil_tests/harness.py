@@ -148,7 +148,7 @@ class Upstream:
             except Exception:
                 await asyncio.sleep(0.1)
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
         async with asyncio.timeout(timeout):
             while not (result := predicate()):
                 self._changed.clear()
@@ -166,6 +166,15 @@ class Upstream:
 
     def statuses(self) -> list[dict[str, Any]]:
         return [m.json() for m in self.messages if m.topic == TOPICS.status]
+
+    def boot(self) -> int:
+        """The boot of the latest birth seen (0: none yet)."""
+        return max((s["boot"] for s in self.statuses() if s.get("online")), default=0)
+
+    async def born(self, after: int, timeout: float = 60.0) -> None:
+        """Until a gateway started after boot ``after`` has connected (a busy machine may take
+        a while to import and start it)."""
+        await self.wait_for(lambda: self.boot() > after, timeout=timeout)
 
     def replies(self) -> dict[str, dict[str, Any]]:
         prefix = f"{TOPICS.root}/reply/"

@@ -93,7 +93,10 @@ def events(upstream: Upstream, name: str) -> list[dict[str, Any]]:
 
 
 async def started(process: GatewayProcess, upstream: Upstream) -> None:
+    """Start the gateway; return once this boot is online and the door reporting."""
+    boot = upstream.boot()
     process.start()
+    await upstream.born(after=boot)
     await upstream.wait_for(
         lambda: any(e["device"] == DOOR for e in upstream.envelopes("telemetry")), timeout=30
     )

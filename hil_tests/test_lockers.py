@@ -158,8 +158,11 @@ def minutes(start: str, end: str) -> float:
 
 
 async def started(process: GatewayProcess, upstream: Upstream) -> None:
+    """Start (or restart) the gateway; return once this boot is online and reporting."""
+    boot, seen = upstream.boot(), len(compartments(upstream))
     process.start()
-    await upstream.wait_for(lambda: compartments(upstream), timeout=20)
+    await upstream.born(after=boot)
+    await upstream.wait_for(lambda: len(compartments(upstream)) > seen, timeout=30)
 
 
 async def test_a_chilled_parcel_is_held_in_band_for_a_day_and_collected_with_its_record(
