@@ -7,7 +7,6 @@ import concurrent.futures
 import math
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import Any
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
@@ -15,9 +14,10 @@ from gpiozero import DigitalInputDevice, DigitalOutputDevice
 from drivers.base import Reporter
 from drivers.entry.config import ApproveArgs, EntryConfig, UnlockArgs
 from drivers.entry.enrollment import ResidentCommands
+from drivers.entry.welfare import check_welfare
 from gateway.devices import DeviceConfig, Driver, DriverContext, command
 from gateway.errors import CommandRejected, DeviceUnavailable
-from gateway.messages import isoformat, new_ulid
+from gateway.messages import new_ulid
 from vision.camera import FrameSource
 from vision.enrollment import Decision, Policy
 from vision.faces import Image
@@ -345,7 +345,8 @@ class EntryController(ResidentCommands, Driver):
         frames_at, frames = time.monotonic(), 0
         while True:
             await self._reload()
-            await self._welfare()
+            assert ctx.residents is not None
+            await check_welfare(ctx, ctx.residents, cfg.welfare_check_h)
             t = time.monotonic()
             rate = (self._frames - frames) / max(t - frames_at, 1e-9)
             frames_at, frames = t, self._frames
@@ -360,32 +361,6 @@ class EntryController(ResidentCommands, Driver):
                 await ctx.publish_telemetry(values)
                 reporter.sent(values, now)
             await asyncio.sleep(1.0)
-
-    async def _welfare(self) -> None:
-        ctx = self.ctx
-        residents = ctx.residents
-        assert residents is not None
-        now = ctx.clock.now()
-        period = timedelta(hours=self.config.welfare_check_h)
-        announced: dict[str, str] = ctx.store.get("welfare_announced", {})
-        due: list[str] = ctx.store.get("welfare_due", [])
-        for r in residents.all():
-            if not r.welfare_check or r.status != "active":
-                continue
-            last = datetime.fromisoformat(r.last_seen or r.enrolled_at)
-            if now - last < period:
-                continue
-            previous = announced.get(r.id)
-            if previous is not None and now - datetime.fromisoformat(previous) < period:
-                continue
-            announced[r.id] = isoformat(now)
-            if r.id not in due:
-                due.append(r.id)
-            await ctx.publish_event(
-                "welfare_check_due", "warning", resident_id=r.id, last_seen=r.last_seen
-            )
-        ctx.store.set("welfare_announced", announced)
-        ctx.store.set("welfare_due", due)
 
     # -- commands ----------------------------------------------------------------------------
 
