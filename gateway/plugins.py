@@ -16,12 +16,11 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, cast
 
-from gateway.devices import DeviceConfig, Driver
 from gateway.errors import DriverNotFound
-from gateway.messages import SECRET_KEYS
 from gateway.records import RecordSet
 
 if TYPE_CHECKING:
+    from gateway.devices import DeviceConfig, Driver
     from gateway.hardware import Hardware
     from gateway.views import ConsoleView
 
@@ -66,12 +65,16 @@ class DeviceKind:
     records: tuple[RecordSet, ...] = ()
 
     def config_model(self) -> type[DeviceConfig]:
+        from gateway.devices import DeviceConfig
+
         model = load_target(self.config)
         if not (isinstance(model, type) and issubclass(model, DeviceConfig)):
             raise DriverNotFound(f"kind {self.name!r}: {self.config} is not a DeviceConfig")
         return model
 
     def driver_class(self) -> type[Driver]:
+        from gateway.devices import Driver
+
         cls = load_target(self.driver)
         if not (isinstance(cls, type) and issubclass(cls, Driver)):
             raise DriverNotFound(f"kind {self.name!r}: {self.driver} is not a Driver subclass")
@@ -129,6 +132,8 @@ def console_view(kind: str) -> ConsoleView | None:
 @cache
 def secret_fields() -> frozenset[str]:
     """Every installed kind's secret fields, with the gateway's own (passwords, keys)."""
+    from gateway.messages import SECRET_KEYS
+
     found = set(SECRET_KEYS)
     for kind in device_kinds().values():
         found |= kind.secrets

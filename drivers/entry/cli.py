@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from gateway.audit import AuditLog
 from gateway.cli.common import (
     ByOption,
     ConfigOption,
@@ -21,6 +19,7 @@ from gateway.cli.common import (
     _date,
     _load,
     _progress,
+    command_group,
     err,
     load_recognizer,
     out,
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from vision.enrollment import Recognizer
     from vision.faces import Image
 
-residents_app = typer.Typer(help="Residents the gate recognises.", no_args_is_help=True)
+residents_app = command_group("Residents the gate recognises.")
 
 
 def _photos(paths: list[Path]) -> list[tuple[str, Image | None, str | None]]:
@@ -229,6 +228,8 @@ def residents_list(
     as_json: JsonOption = False,
 ) -> None:
     """Residents, by unit."""
+    from rich.table import Table
+
     from gateway.residents import Residents
 
     cfg = _load(config)
@@ -256,6 +257,9 @@ def residents_list(
 @residents_app.command("show")
 def residents_show(resident: str, config: ConfigOption, as_json: JsonOption = False) -> None:
     """One resident and their audit trail."""
+    from rich.table import Table
+
+    from gateway.audit import AuditLog
     from gateway.residents import Residents
 
     cfg = _load(config)

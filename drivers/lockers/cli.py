@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from drivers.lockers.records import DELIVERIES
-from gateway.cli.common import ConfigOption, _database, _load, _number, err, out
+from gateway.cli.common import ConfigOption, _database, _load, _number, command_group, err, out
 from gateway.records import find, listed
 
-deliveries_app = typer.Typer(help="Parcels in the lockers, held and past.", no_args_is_help=True)
+deliveries_app = command_group("Parcels in the lockers, held and past.")
 
 
 @deliveries_app.command("list")
@@ -24,6 +23,8 @@ def deliveries_list(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Deliveries, newest first."""
+    from rich.table import Table
+
     cfg = _load(config)
     with _database(cfg) as db:
         found = listed(db, DELIVERIES, status=status, limit=limit)
@@ -54,6 +55,8 @@ def deliveries_show(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """One delivery with its temperature record."""
+    from rich.table import Table
+
     cfg = _load(config)
     with _database(cfg) as db:
         found = find(db, DELIVERIES, ref)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from gateway.audit import AuditLog
-from gateway.cli.common import ConfigOption, JsonOption, _database, _load, err, out
+from gateway.cli.common import ConfigOption, JsonOption, _database, _load, command_group, err, out
 
-audit_app = typer.Typer(help="The log of access and enrollment decisions.", no_args_is_help=True)
+audit_app = command_group("The log of access and enrollment decisions.")
 
 
 @audit_app.command("verify")
 def audit_verify(config: ConfigOption, as_json: JsonOption = False) -> None:
     """Check that no entry of the audit log was edited, deleted or cut off."""
+    from gateway.audit import AuditLog
+
     cfg = _load(config)
     with _database(cfg) as db:
         result = AuditLog(db).verify()

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gateway.cli.common import ConfigOption, _broker_settings, _load, err, out
-from gateway.messages import new_ulid
-from gateway.settings import MqttSettings
+from gateway.cli.common import ConfigOption, _broker_settings, _load, command_group, err, out
 from gateway.topics import Topics
 
-command_app = typer.Typer(help="Send commands to a gateway.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from gateway.settings import MqttSettings
+
+command_app = command_group("Send commands to a gateway.")
 
 
 @command_app.command("send")
@@ -29,10 +29,13 @@ def command_send(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the reply.")] = 10.0,
 ) -> None:
     """Send one command to a gateway and print its reply (exit 1 if refused)."""
+    import asyncio
+
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from gateway.commands import sign_command
+    from gateway.messages import new_ulid
 
     cfg = _load(config)
     try:
@@ -64,6 +67,8 @@ def command_send(
 async def _request(
     settings: MqttSettings, topic: str, reply_topic: str, body: dict[str, Any], timeout: float
 ) -> Any:
+    import asyncio
+
     from gateway.mqtt import Observer
 
     async with Observer(settings) as client:

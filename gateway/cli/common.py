@@ -9,22 +9,50 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from gateway.config import load_config
-from gateway.db import Database
 from gateway.errors import ConfigError
-from gateway.settings import GatewayConfig, MqttSettings, broker_address
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from gateway.db import Database
+    from gateway.settings import GatewayConfig, MqttSettings
     from vision.enrollment import Recognizer
 
-err = Console(stderr=True)
-out = Console()
+
+class _Console:
+    """A rich console made on first use: ``gateway --help`` never waits for rich."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def real(self) -> Console:
+        """The console itself (for rich objects that hold one, such as a progress bar)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+
+_err, _out = _Console(stderr=True), _Console(stderr=False)
+err: Console = _err  # type: ignore[assignment]
+out: Console = _out  # type: ignore[assignment]
+
+
+def command_group(help: str) -> typer.Typer:
+    """A ``gateway`` command group: plain help (rich's help formatter would double the CLI's
+    start time), the help shown when called without a command."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
+
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The gateway's TOML file.")]
 
@@ -48,6 +76,8 @@ def _setup_logging(level: str, *, libraries: str | None = None) -> None:
 
 
 def _load(path: Path) -> GatewayConfig:
+    from gateway.config import load_config
+
     try:
         return load_config(path)
     except ConfigError as error:
@@ -65,6 +95,8 @@ def _database(cfg: GatewayConfig, *, create: bool = False) -> Iterator[Database]
     if not create and not cfg.database.exists():
         err.print(f"no gateway database at {cfg.database}: has this gateway run yet?")
         raise typer.Exit(1)
+    from gateway.db import Database
+
     db = Database(cfg.database)
     try:
         yield db
@@ -94,17 +126,27 @@ def _date(value: str | None, name: str) -> datetime | None:
 
 
 def _progress() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=_err.real(),
         transient=True,
     )
 
 
 def _broker_settings(cfg: GatewayConfig, broker: str | None) -> MqttSettings:
+    from gateway.settings import broker_address
+
     if broker is None:
         return cfg.mqtt
     host, port = broker_address(broker)

@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.common import err, out
+from gateway.cli.common import command_group, err, out
 
-keys_app = typer.Typer(help="Operator keys that sign commands.", no_args_is_help=True)
+keys_app = command_group("Operator keys that sign commands.")
 
 
 @keys_app.command("new")

@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from gateway.cli.common import ConfigOption, _load, out
-from gateway.db import Database
-from gateway.outbox import Outbox
+from gateway.cli.common import ConfigOption, _load, command_group, out
 
-outbox_app = typer.Typer(help="Inspect the store-and-forward queue.", no_args_is_help=True)
+outbox_app = command_group("Inspect the store-and-forward queue.")
 
 
 @outbox_app.command("stats")
@@ -20,6 +17,11 @@ def outbox_stats(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """How many messages wait for the broker, and how many were dropped."""
+    from rich.table import Table
+
+    from gateway.db import Database
+    from gateway.outbox import Outbox
+
     cfg = _load(config)
     db = Database(cfg.database)
     try:

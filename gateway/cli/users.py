@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from gateway.cli.common import (
     ByOption,
@@ -18,6 +17,7 @@ from gateway.cli.common import (
     _actor,
     _database,
     _load,
+    command_group,
     err,
     out,
 )
@@ -25,7 +25,7 @@ from gateway.cli.common import (
 if TYPE_CHECKING:
     from gateway.web.auth import Users
 
-users_app = typer.Typer(help="Accounts of the web console.", no_args_is_help=True)
+users_app = command_group("Accounts of the web console.")
 
 
 RoleOption = Annotated[
@@ -92,6 +92,8 @@ def users_remove(name: str, config: ConfigOption, by: ByOption = None) -> None:
 @users_app.command("list")
 def users_list(config: ConfigOption, as_json: JsonOption = False) -> None:
     """The console's accounts."""
+    from rich.table import Table
+
     with _users(config) as users:
         found = users.all()
     if as_json:
