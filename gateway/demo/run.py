@@ -141,12 +141,16 @@ async def _demo(cfg: GatewayConfig, broker: str | None, duration: float | None, 
             await observer.subscribe(gateway.topics.everything)
             watcher = asyncio.create_task(view.follow(observer, live))
             commands = asyncio.create_task(platform.run())
+            # The platform falls silent as soon as the demo stops (its devices are stopping
+            # and would refuse every command while the outbox is flushed).
+            silencer = asyncio.create_task(stop.wait())
+            silencer.add_done_callback(lambda _: commands.cancel())
             console = asyncio.create_task(_announce_console(cfg))
             try:
                 await run_until_signalled(gateway, stop)
                 await asyncio.sleep(0.5)  # let the view receive the offline status
             finally:
-                for task in (watcher, commands, console):
+                for task in (watcher, commands, console, silencer):
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, GatewayError):
                         await task
