@@ -136,6 +136,7 @@ async def _demo(cfg: GatewayConfig, broker: str | None, duration: float | None, 
             f"demo: broker mqtt://{host}:{port}, gateway {gateway.topics.root}, "
             f"data in {cfg.data_dir}; Ctrl-C to stop",
             highlight=False,
+            soft_wrap=True,
         )
         async with Observer(cfg.mqtt, identifier=f"demo-view-{os.getpid()}") as observer:
             await observer.subscribe(gateway.topics.everything)
