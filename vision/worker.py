@@ -49,7 +49,12 @@ def _serve(conn: Connection, policy: Policy) -> None:
 class RecognizerProcess:
     """A :class:`Recognizer` in a child process."""
 
-    def __init__(self, policy: Policy | None = None, *, start_timeout: float = 120.0) -> None:
+    def __init__(
+        self, policy: Policy | None = None, *, start_timeout: float = 120.0, wait: bool = True
+    ) -> None:
+        """Start the child; with ``wait``, block until its models are loaded (else ask
+        :meth:`ready` until it is: a caller that may be cancelled never holds a thread
+        waiting on a child that a busy machine starts slowly)."""
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
@@ -58,10 +63,28 @@ class RecognizerProcess:
         self._process.start()
         child.close()
         self._lock = threading.Lock()
-        if not self._conn.poll(start_timeout):
+        self._ready = False
+        if wait and not self._conn.poll(start_timeout):
             self.close()
             raise VisionError(f"the recognizer did not start within {start_timeout:.0f} s")
-        self._conn.recv()
+        if wait:
+            self.ready()
+
+    def ready(self) -> bool:
+        """Whether the child has loaded its models (without waiting); a child that died
+        while starting is a :class:`VisionError`."""
+        if self._ready:
+            return True
+        try:
+            if not self._conn.poll(0):
+                if not self._process.is_alive():
+                    raise VisionError("the recognizer process died while starting")
+                return False
+            self._conn.recv()
+        except (EOFError, OSError) as err:
+            raise VisionError(f"the recognizer process died while starting: {err}") from err
+        self._ready = True
+        return True
 
     def _call(self, request: str, payload: Any) -> Any:
         with self._lock:

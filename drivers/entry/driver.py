@@ -26,6 +26,9 @@ from vision.worker import RecognizerProcess
 
 __all__ = ["EntryController"]
 
+#: How long the recognizer processes may take to load their models.
+RECOGNIZER_START_S = 120.0
+
 
 class EntryController(ResidentCommands, Driver):
     """One door: camera, strike relay, door contact, exit button."""
@@ -110,7 +113,7 @@ class EntryController(ResidentCommands, Driver):
         # again on the same object.
         self._acquire_strike()
         # One thread reads the camera; one per recognizer process waits on its pipe.
-        worker = self._worker = concurrent.futures.ThreadPoolExecutor(
+        self._worker = concurrent.futures.ThreadPoolExecutor(
             cfg.workers + 1, thread_name_prefix=f"{cfg.id}-vision"
         )
         # Both switch to ground against the pin's pull-up: a closed door holds its reed
@@ -123,7 +126,6 @@ class EntryController(ResidentCommands, Driver):
         )
         self._lock()
         self._door_open = not self._door.is_active
-        loop = asyncio.get_running_loop()
         policy = Policy(
             sface_tolerance=cfg.sface_tolerance,
             dlib_tolerance=cfg.dlib_tolerance,
@@ -131,14 +133,16 @@ class EntryController(ResidentCommands, Driver):
             min_face_px=cfg.min_face_px,
             min_sharpness=cfg.min_sharpness,
         )
-        self._recognizers = list(
-            await asyncio.gather(
-                *(
-                    loop.run_in_executor(worker, RecognizerProcess, policy)
-                    for _ in range(cfg.workers)
+        # The recognizers start in child processes; the door waits for them here, on the
+        # event loop, so that a stop while they start (a busy machine) is not held up.
+        self._recognizers = [RecognizerProcess(policy, wait=False) for _ in range(cfg.workers)]
+        deadline = time.monotonic() + RECOGNIZER_START_S
+        while not all(r.ready() for r in self._recognizers):
+            if time.monotonic() > deadline:
+                raise DeviceUnavailable(
+                    f"the recognizer did not start within {RECOGNIZER_START_S:.0f} s"
                 )
-            )
-        )
+            await asyncio.sleep(0.1)
         self._version = -1
         await self._reload()
         try:
