@@ -198,6 +198,7 @@ async def test_after_a_crash_the_restarted_door_works_again(
     and obeys a signed unlock after the camera failed and came back."""
     enroll(gate, faces, "R1", "John_Salley")
     await started(gate, upstream)
+
     def running() -> int:
         states = [e for e in upstream.envelopes("state") if e["device"] == DOOR]
         return sum(1 for e in states if e["data"].get("available") is True)
