@@ -187,7 +187,9 @@ async def test_a_chilled_parcel_is_held_in_band_for_a_day_and_collected_with_its
     reply = await send("open_for_pickup", delivery_ref="D-day", code=ready["pickup_code"])
     assert reply["ok"], reply
     collected = await wait_event(upstream, "collected", delivery_ref="D-day")
-    assert 24 * 60 <= minutes(collected["deposited_at"], reminder["ts"]) <= 24 * 60 + 2
+    # Never early; late by at most the sample that starts the count and the one that checks
+    # it, plus the loop's own time (at 1200x a few milliseconds are seconds).
+    assert 24 * 60 <= minutes(collected["deposited_at"], reminder["ts"]) <= 24 * 60 + 3
     record = collected["temperature"]
     assert 0.0 <= record["min_c"] <= record["mean_c"] <= record["max_c"] <= 5.0
     assert record["minutes_out_of_band"] == 0 and record["excursions"] == 0
