@@ -81,7 +81,8 @@ class Gateway:
                 store=self.db.device_store(device.id),
                 runtime=self,
                 data_dir=config.data_dir,
-                residents=self.residents,
+                database=self.db,
+                settings=config,
                 history=self.history,
                 secrets=secret_fields(),
             )
@@ -172,6 +173,8 @@ class Gateway:
                 store=self.db.device_store("gateway"),
                 runtime=self,
                 data_dir=self.config.data_dir,
+                database=self.db,
+                settings=self.config,
             )
         await ctx.publish_event("storage_recovered", "critical", **recovered)
 

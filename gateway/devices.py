@@ -32,11 +32,11 @@ from gateway.topics import SEGMENT_PATTERN
 
 if TYPE_CHECKING:
     from gateway.clock import Clock
-    from gateway.db import DeviceStore
+    from gateway.db import Database, DeviceStore
     from gateway.hardware import Hardware
     from gateway.history import History
     from gateway.outbox import Outbox
-    from gateway.residents import Residents
+    from gateway.settings import GatewayConfig
     from gateway.topics import Topics
 
 __all__ = [
@@ -121,7 +121,8 @@ class DriverContext:
         store: DeviceStore,
         runtime: Runtime,
         data_dir: Path,
-        residents: Residents | None = None,
+        database: Database,
+        settings: GatewayConfig | None = None,
         history: History | None = None,
         secrets: frozenset[str] = SECRET_KEYS,
     ) -> None:
@@ -134,8 +135,11 @@ class DriverContext:
         self.runtime = runtime
         #: The gateway's state directory (for disk usage; drivers keep state in ``store``).
         self.data_dir = data_dir
-        #: The residents the gate knows, and (``residents.audit``) the audit log.
-        self.residents = residents
+        #: The gateway's database, for the complex-wide records a kind keeps beside its own
+        #: ``store`` (the residents the gate knows, the audit log).
+        self.database = database
+        #: The whole gateway's configuration (its ``[residents]``, ``[web]``, … sections).
+        self.settings = settings
         #: The console's copy of what this device publishes.
         self.history = history
         if history is not None:

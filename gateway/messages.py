@@ -101,7 +101,7 @@ def render_envelope(
 class Envelope(BaseModel):
     """One uplink message of a device (telemetry, event or state)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     v: Literal[1] = 1
     msg_id: str
@@ -131,7 +131,7 @@ def mark_historical(payload: bytes) -> bytes:
 class Command(BaseModel):
     """A command received on ``…/cmd/{device}/{command}``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     args: dict[str, Any] = Field(default_factory=dict)
@@ -142,6 +142,8 @@ class Command(BaseModel):
 class ReplyError(BaseModel):
     """Why a command failed."""
 
+    model_config = ConfigDict(defer_build=True)
+
     code: str
     message: str
     field: str | None = None
@@ -149,6 +151,8 @@ class ReplyError(BaseModel):
 
 class Reply(BaseModel):
     """The answer to a command, published on ``…/reply/{id}``."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     ok: bool

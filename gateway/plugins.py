@@ -17,11 +17,11 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, cast
 
 from gateway.errors import DriverNotFound
-from gateway.records import RecordSet
 
 if TYPE_CHECKING:
     from gateway.devices import DeviceConfig, Driver
     from gateway.hardware import Hardware
+    from gateway.records import RecordSet
     from gateway.views import ConsoleView
 
 __all__ = [

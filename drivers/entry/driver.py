@@ -18,6 +18,7 @@ from drivers.entry.welfare import check_welfare
 from gateway.devices import DeviceConfig, Driver, DriverContext, command
 from gateway.errors import CommandRejected, DeviceUnavailable
 from gateway.messages import new_ulid
+from gateway.residents import Residents
 from vision.camera import FrameSource
 from vision.enrollment import Decision, Policy
 from vision.faces import Image
@@ -42,6 +43,9 @@ class EntryController(ResidentCommands, Driver):
 
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
         super().__init__(config, ctx)
+        keep = ctx.settings.residents.keep_photos if ctx.settings is not None else False
+        #: The residents this door knows, and (``residents.audit``) the gateway's audit log.
+        self.residents = Residents(ctx.database, keep_photos=keep)
         # Before anything else: the relay in its safe (de-energised) state.
         self._acquire_strike()
         self._recognizers: list[RecognizerProcess] = []
@@ -107,8 +111,6 @@ class EntryController(ResidentCommands, Driver):
 
     async def run(self) -> None:
         ctx, cfg = self.ctx, self.config
-        if ctx.residents is None:
-            raise DeviceUnavailable("the entry controller needs the residents store")
         # Everything close() releases is acquired here: the supervisor runs a crashed door
         # again on the same object.
         self._acquire_strike()
@@ -163,8 +165,7 @@ class EntryController(ResidentCommands, Driver):
     async def _reload(self) -> None:
         """Load the gallery again when the residents changed (everyone enrolled: status and
         validity are checked per decision, so a suspended resident is denied, not unknown)."""
-        residents = self.ctx.residents
-        assert residents is not None
+        residents = self.residents
         if residents.version == self._version:
             return
         self._version = residents.version
@@ -216,8 +217,7 @@ class EntryController(ResidentCommands, Driver):
 
     async def _recognised(self, resident_id: str, decision: Decision) -> None:
         ctx = self.ctx
-        residents = ctx.residents
-        assert residents is not None
+        residents = self.residents
         resident = residents.get(resident_id)
         now = ctx.clock.now()
         if resident is None or not resident.allowed_at(now):
@@ -264,8 +264,7 @@ class EntryController(ResidentCommands, Driver):
         self, resident_id: str, distance: float | None, approved_by: str | None
     ) -> None:
         ctx = self.ctx
-        residents = ctx.residents
-        assert residents is not None
+        residents = self.residents
         now = ctx.clock.now()
         self._unlock(self.config.strike_seconds, resident_id)
         extra: dict[str, Any] = {} if approved_by is None else {"approved_by": approved_by}
@@ -300,8 +299,7 @@ class EntryController(ResidentCommands, Driver):
             reason=decision.reason,
             distance=distance,
         )
-        residents = self.ctx.residents
-        assert residents is not None
+        residents = self.residents
         residents.audit.append(f"door:{self.config.id}", "access_denied", "", reason="unknown_face")
 
     async def _door_loop(self) -> None:
@@ -318,8 +316,7 @@ class EntryController(ResidentCommands, Driver):
                 self._opened_at, self._held_reported = now, False
                 if self.locked:
                     await self.ctx.publish_event("door_forced", "critical", door=cfg.id)
-                    residents = self.ctx.residents
-                    assert residents is not None
+                    residents = self.residents
                     residents.audit.append(f"door:{cfg.id}", "door_forced", "")
                 else:
                     self._grant_opened = True
@@ -349,8 +346,7 @@ class EntryController(ResidentCommands, Driver):
         frames_at, frames = time.monotonic(), 0
         while True:
             await self._reload()
-            assert ctx.residents is not None
-            await check_welfare(ctx, ctx.residents, cfg.welfare_check_h)
+            await check_welfare(ctx, self.residents, cfg.welfare_check_h)
             t = time.monotonic()
             rate = (self._frames - frames) / max(t - frames_at, 1e-9)
             frames_at, frames = t, self._frames
@@ -388,8 +384,7 @@ class EntryController(ResidentCommands, Driver):
         if self._strike is None:
             raise CommandRejected("refused", "the door is not running")
         self._unlock(args.seconds, "remote")
-        residents = self.ctx.residents
-        assert residents is not None
+        residents = self.residents
         residents.audit.append(
             "remote", "access_granted", "", door=self.config.id, seconds=args.seconds
         )

@@ -31,6 +31,7 @@ class ResidentCommands:
     _recognizers: list[RecognizerProcess]
     _worker: concurrent.futures.ThreadPoolExecutor | None
     _last_frame: Image | None
+    residents: Residents
 
     async def _reload(self) -> None:
         raise NotImplementedError
@@ -44,7 +45,7 @@ class ResidentCommands:
     @command(args=EnrollArgs, actuating=True)
     async def enroll_resident(self, args: EnrollArgs) -> dict[str, Any]:
         """Enroll a resident from photos sent upstream (the same path as the CLI's)."""
-        residents = self._residents()
+        residents = self.residents
         photos, originals = [], []
         for n, encoded in enumerate(args.photos):
             try:
@@ -97,13 +98,8 @@ class ResidentCommands:
         """The camera's latest frame (for enrolling someone standing at the door)."""
         return self._last_frame
 
-    def _residents(self) -> Residents:
-        if self.ctx.residents is None:
-            raise CommandRejected("refused", "this gateway keeps no residents")
-        return self.ctx.residents
-
     async def _change(self, resident_id: str, change: str) -> dict[str, Any]:
-        residents = self._residents()
+        residents = self.residents
         try:
             if change == "removed":
                 residents.remove(resident_id, actor="upstream")

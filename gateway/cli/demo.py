@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +28,9 @@ def demo(
     ] = False,
 ) -> None:
     """Run the simulated complex with an embedded broker and show what upstream receives."""
+    import asyncio  # imported here: the CLI's other commands start without them
+    import tempfile
+
     from gateway.demo.run import prepare, run_demo
 
     path = config or DEMO_CONFIG

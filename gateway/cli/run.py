@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import typer
 
 from gateway.cli.common import ConfigOption, _load, _setup_logging, err
@@ -12,6 +10,8 @@ from gateway.errors import GatewayError
 
 def run(config: ConfigOption) -> None:
     """Run the gateway until SIGTERM (what systemd starts)."""
+    import asyncio  # imported here: the CLI's other commands start without it
+
     from gateway.app import Gateway, run_until_signalled
 
     cfg = _load(config)

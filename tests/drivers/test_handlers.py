@@ -27,7 +27,6 @@ from gateway.db import Database
 from gateway.devices import Driver, DriverContext
 from gateway.outbox import Outbox
 from gateway.plugins import driver_class
-from gateway.residents import Residents
 from gateway.settings import CommandSettings, Operator
 from gateway.topics import Topics
 from tests.gateway.helpers import MockHardware, StubRuntime
@@ -69,7 +68,7 @@ def setup(
             store=db.device_store(device.id),
             runtime=StubRuntime(),
             data_dir=root,
-            residents=Residents(db),
+            database=db,
         )
         driver = driver_class(device.kind)(device, ctx)
         drivers.append(driver)

@@ -59,6 +59,7 @@ async def test_crash_marks_unavailable_reports_and_restarts(tmp_path: Path) -> N
             store=db.device_store(device),
             runtime=StubRuntime(),
             data_dir=tmp_path,
+            database=db,
         )
 
     flaky = Flaky(DeviceConfig(kind="flaky", id="flaky"), context("flaky", "flaky"))
