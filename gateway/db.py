@@ -93,6 +93,9 @@ _MIGRATIONS: tuple[str, ...] = (
         created REAL NOT NULL, seen REAL NOT NULL
     );
     """,
+    """
+    ALTER TABLE residents ADD COLUMN welfare_h REAL;
+    """,
 )
 
 

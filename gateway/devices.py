@@ -60,6 +60,11 @@ class DeviceConfig(BaseModel):
     name: str = ""
     report_period_s: float = Field(default=60.0, gt=0, le=86_400)
 
+    def homes(self) -> frozenset[str]:
+        """The homes (residents' units) this device watches over for the welfare check
+        (:mod:`gateway.welfare`); the gate watches everyone else."""
+        return frozenset()
+
 
 class NoArgs(BaseModel):
     """Arguments of a command that takes none."""

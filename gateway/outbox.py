@@ -3,7 +3,9 @@
 :meth:`Outbox.put` returns only when the message is committed to the SQLite file: it survives
 a broker outage and ``kill -9``. Events and replies are also flushed to the disk before ``put``
 returns; telemetry is flushed every ``sync_interval_s``. Delivery is at-least-once: a row is
-deleted (:meth:`Outbox.ack`) only after the broker acknowledged it.
+deleted (:meth:`Outbox.ack`) only after the broker acknowledged it. A backlog is sent
+critical events first (an emergency call made during an outage is the first thing upstream
+hears when it returns), then everything else in the order it was made.
 
 The store is bounded in rows and bytes. When full it drops the oldest message of the lowest
 priority first; it never drops a critical event or a reply, and it counts what it dropped.
@@ -267,6 +269,16 @@ class Outbox:
         rows = self._db.conn.execute(
             "SELECT id, topic, payload, retain FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
             (after_id, limit),
+        ).fetchall()
+        return [OutboxRow(r[0], r[1], bytes(r[2]), bool(r[3])) for r in rows]
+
+    def fetch_critical(self, after_id: int, up_to_id: int, limit: int) -> list[OutboxRow]:
+        """Critical events stored with ``after_id < id <= up_to_id``, in order: a backlog
+        sends them before everything else."""
+        rows = self._db.conn.execute(
+            "SELECT id, topic, payload, retain FROM outbox "
+            "WHERE priority = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?",
+            (int(Priority.CRITICAL), after_id, up_to_id, limit),
         ).fetchall()
         return [OutboxRow(r[0], r[1], bytes(r[2]), bool(r[3])) for r in rows]
 

@@ -61,6 +61,8 @@ class Resident:
     welfare_check: bool
     last_seen: str | None
     templates: int
+    #: Hours without a sign of life before the welfare check (``None``: the device's own).
+    welfare_h: float | None = None
 
     def allowed_at(self, now: datetime) -> bool:
         if self.status != "active":
@@ -154,12 +156,12 @@ class Residents:
         rows = self._db.conn.execute(
             "SELECT r.id, r.name, r.unit, r.status, r.enrolled_at, r.consent_at, r.valid_from, "
             "r.valid_until, r.welfare_check, r.last_seen, "
-            "(SELECT COUNT(*) FROM templates t WHERE t.resident = r.id) "
+            "(SELECT COUNT(*) FROM templates t WHERE t.resident = r.id), r.welfare_h "
             f"FROM residents r {where} ORDER BY r.unit, r.name",
             params,
         )
         return [
-            Resident(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10])
+            Resident(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10], r[11])
             for r in rows
         ]
 
@@ -205,6 +207,7 @@ class Residents:
         valid_from: datetime | None = None,
         valid_until: datetime | None = None,
         welfare_check: bool = False,
+        welfare_h: float | None = None,
         progress: Callable[[PhotoResult], None] | None = None,
         originals: Sequence[bytes] = (),
     ) -> EnrollmentReport:
@@ -226,6 +229,7 @@ class Residents:
             valid_from=valid_from,
             valid_until=valid_until,
             welfare_check=welfare_check,
+            welfare_h=welfare_h,
             originals=originals,
         )
 
@@ -242,12 +246,18 @@ class Residents:
         valid_from: datetime | None = None,
         valid_until: datetime | None = None,
         welfare_check: bool = False,
+        welfare_h: float | None = None,
         originals: Sequence[bytes] = (),
     ) -> EnrollmentReport:
         """Store the templates :func:`assess` kept (the second half of :meth:`enroll`), and
         with :attr:`keep_photos` the accepted photos' ``originals`` (file bytes, in the
         order of ``results``)."""
         _check(resident, name, unit, valid_from, valid_until)
+        if welfare_h is not None and not 1 <= welfare_h <= 720:
+            raise ResidentError(
+                f"welfare hours {welfare_h}: between 1 and 720 (30 days); leave it out for "
+                "the door's or the care point's own period"
+            )
         report = EnrollmentReport(resident, list(results))
         if not good:
             reasons = "; ".join(f"{r.photo}: {r.reason}" for r in results) or "no photos"
@@ -257,10 +267,11 @@ class Residents:
             existing = conn.execute("SELECT 1 FROM residents WHERE id = ?", (resident,)).fetchone()
             conn.execute(
                 "INSERT INTO residents (id, name, unit, status, enrolled_at, consent_at, "
-                "valid_from, valid_until, welfare_check) VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?) "
+                "valid_from, valid_until, welfare_check, welfare_h) "
+                "VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET name = excluded.name, unit = excluded.unit, "
                 "valid_from = excluded.valid_from, valid_until = excluded.valid_until, "
-                "welfare_check = excluded.welfare_check",
+                "welfare_check = excluded.welfare_check, welfare_h = excluded.welfare_h",
                 (
                     resident,
                     name,
@@ -270,6 +281,7 @@ class Residents:
                     _iso(valid_from),
                     _iso(valid_until),
                     int(welfare_check),
+                    welfare_h,
                 ),
             )
             first = conn.execute(

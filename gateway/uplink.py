@@ -175,6 +175,14 @@ class Uplink:
 
     async def _drain(self, client: mqtt.Client, watermark: int, tg: asyncio.TaskGroup) -> None:
         window = asyncio.Semaphore(self._settings.inflight)
+        first: set[int] = set()  # the backlog's critical events, sent ahead of the rest
+        cursor = 0
+        while rows := self._outbox.fetch_critical(cursor, watermark, 500):
+            for row in rows:
+                await window.acquire()
+                tg.create_task(self._send(client, row, True, window))
+                first.add(row.id)
+                cursor = row.id
         cursor = 0
         while True:
             rows = self._outbox.fetch(cursor, 500)
@@ -182,9 +190,12 @@ class Uplink:
                 await self._outbox.wait_for_new(cursor)
                 continue
             for row in rows:
+                cursor = row.id
+                if row.id in first:
+                    first.discard(row.id)
+                    continue
                 await window.acquire()
                 tg.create_task(self._send(client, row, row.id <= watermark, window))
-                cursor = row.id
 
     async def _send(
         self, client: mqtt.Client, row: OutboxRow, historical: bool, window: asyncio.Semaphore

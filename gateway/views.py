@@ -54,6 +54,9 @@ class Card:
 
     parts: list[Meter | Line | Table] = field(default_factory=list)
     problem: str | None = None
+    #: Why someone should go to a home now (a call, a welfare check, a silent care point):
+    #: the overview lists these first, under "Needs a visit".
+    visit: str | None = None
 
 
 @dataclass(frozen=True)

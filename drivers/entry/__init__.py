@@ -18,8 +18,9 @@ Events: ``access_granted`` (resident_id, door, distance), ``access_denied`` (rea
 resident_id: a suspended resident, or one outside their validity dates), ``unknown_face``
 (at most once per ``unknown_face_interval_s``), ``door_forced`` (critical: opened without
 a grant or an exit request), ``door_held_open``, ``exit_request``, ``welfare_check_due``
-(resident_id, last_seen: a resident marked for it not seen for ``welfare_check_h``; once
-per period), ``welfare_check_cleared`` and ``approval_requested`` (request_id,
+(resident_id, unit, last_seen, unseen_h: a resident marked for it, whose home has no care
+point, not seen for their own period or ``welfare_check_h``; once per period; see
+:mod:`gateway.welfare`), ``welfare_check_cleared`` and ``approval_requested`` (request_id,
 resident_id, distance: with ``second_factor = "approval"``, a match that is not confident
 waits for a signed ``approve {request_id}``). Grants and denials are also written to the
 audit log. Signed commands: ``unlock {seconds}``, ``approve``, and the residents'

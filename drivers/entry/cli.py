@@ -114,8 +114,12 @@ def residents_enroll(
     valid_from: Annotated[str | None, typer.Option(help="Allowed in from (date).")] = None,
     valid_until: Annotated[str | None, typer.Option(help="Allowed in until (date).")] = None,
     welfare_check: Annotated[
-        bool, typer.Option(help="Report when not seen at the gate for a while.")
+        bool, typer.Option(help="Report when no sign of life (gate, home) for a while.")
     ] = False,
+    welfare_hours: Annotated[
+        float | None,
+        typer.Option(help="Hours without a sign of life before that (default: the device's)."),
+    ] = None,
     consent_at: Annotated[
         str | None, typer.Option(help="When the resident consented (default: now).")
     ] = None,
@@ -140,6 +144,7 @@ def residents_enroll(
             valid_from=_date(valid_from, "--valid-from"),
             valid_until=_date(valid_until, "--valid-until"),
             welfare_check=welfare_check,
+            welfare_h=welfare_hours,
             consent_at=_date(consent_at, "--consent-at"),
         )
     _print_photos(results)

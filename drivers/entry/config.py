@@ -88,6 +88,8 @@ class EnrollArgs(BaseModel):
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     welfare_check: bool = False
+    #: Hours without a sign of life before the welfare check (default: the device's own).
+    welfare_h: float | None = Field(default=None, ge=1, le=720)
 
 
 class ResidentArgs(BaseModel):

@@ -7,6 +7,7 @@ import concurrent.futures
 import math
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
@@ -14,11 +15,11 @@ from gpiozero import DigitalInputDevice, DigitalOutputDevice
 from drivers.base import Reporter
 from drivers.entry.config import ApproveArgs, EntryConfig, UnlockArgs
 from drivers.entry.enrollment import ResidentCommands
-from drivers.entry.welfare import check_welfare
 from gateway.devices import DeviceConfig, Driver, DriverContext, command
 from gateway.errors import CommandRejected, DeviceUnavailable
 from gateway.messages import new_ulid
 from gateway.residents import Residents
+from gateway.welfare import Watched, announce, homes_watched, period_of
 from vision.camera import FrameSource
 from vision.enrollment import Decision, Policy
 from vision.faces import Image
@@ -281,10 +282,7 @@ class EntryController(ResidentCommands, Driver):
         )
         residents.seen(resident_id, now)
         if resident_id in ctx.store.get("welfare_due", []):
-            ctx.store.set(
-                "welfare_due", [r for r in ctx.store.get("welfare_due", []) if r != resident_id]
-            )
-            await ctx.publish_event("welfare_check_cleared", "info", resident_id=resident_id)
+            await self._welfare()
 
     async def _unknown(self, decision: Decision) -> None:
         now = time.monotonic()
@@ -339,6 +337,23 @@ class EntryController(ResidentCommands, Driver):
             self._door_open = is_open
             await asyncio.sleep(0.05)
 
+    async def _welfare(self) -> None:
+        """The welfare check of the residents marked for it whose home has no care point."""
+        homes = homes_watched(self.ctx.settings)
+        await announce(
+            self.ctx,
+            (
+                Watched(
+                    r.id,
+                    datetime.fromisoformat(r.last_seen or r.enrolled_at),
+                    period_of(r, self.config.welfare_check_h),
+                    {"resident_id": r.id, "unit": r.unit, "last_seen": r.last_seen},
+                )
+                for r in self.residents.all()
+                if r.welfare_check and r.status == "active" and r.unit not in homes
+            ),
+        )
+
     async def _housekeeping(self) -> None:
         """Gallery reloads, welfare checks and telemetry."""
         ctx, cfg = self.ctx, self.config
@@ -346,7 +361,7 @@ class EntryController(ResidentCommands, Driver):
         frames_at, frames = time.monotonic(), 0
         while True:
             await self._reload()
-            await check_welfare(ctx, self.residents, cfg.welfare_check_h)
+            await self._welfare()
             t = time.monotonic()
             rate = (self._frames - frames) / max(t - frames_at, 1e-9)
             frames_at, frames = t, self._frames

@@ -72,6 +72,7 @@ class ResidentCommands:
                 valid_from=args.valid_from,
                 valid_until=args.valid_until,
                 welfare_check=args.welfare_check,
+                welfare_h=args.welfare_h,
                 originals=originals,
             )
         except ResidentError as err:

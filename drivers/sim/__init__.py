@@ -15,9 +15,11 @@ from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
 from drivers.bins.config import BinConfig
+from drivers.care.config import CareConfig
 from drivers.entry.config import EntryConfig
 from drivers.lockers.config import LockerBankConfig
 from drivers.sim.bins import BinModel
+from drivers.sim.care import HomeModel
 from drivers.sim.control import ControlServer
 from drivers.sim.gate import PHOTOGRAPHS, GateModel, SimulatedCamera
 from drivers.sim.host import HostModel
@@ -64,6 +66,8 @@ class SimulatedHardware:
                 gate = GateModel(device, self.pin_factory, clock, rng, self.photographs(config))
                 self.world.add(gate)
                 self.cameras[device.camera] = gate.camera
+            elif isinstance(device, CareConfig):
+                self.world.add(HomeModel(device, self.pin_factory, clock, rng))
             elif isinstance(device, LockerBankConfig):
                 self.world.add(BankModel(device, self.pin_factory, self.w1_root, clock, rng))
             elif isinstance(device, WaterStationConfig):

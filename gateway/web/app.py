@@ -205,7 +205,8 @@ class Console(ResidentPages):
             request,
             "overview.html",
             cards=cards,
-            problems=[c for c in cards if c["problem"]],
+            visits=[c for c in cards if c["visit"]],
+            problems=[c for c in cards if c["problem"] and not c["visit"]],
             uplink=self.site.runtime_stats().get("uplink"),
         )
 

@@ -34,6 +34,7 @@ def summary(view: DeviceView, described: ConsoleView | None) -> dict[str, Any]:
         "name": view.state.get("name") or view.id,
         "available": view.available,
         "problem": problem,
+        "visit": card.visit,
         "updated": view.telemetry_ts,
         "last_event": last,
         "parts": card.parts,

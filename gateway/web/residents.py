@@ -75,7 +75,7 @@ class ResidentPages(ConsoleBase):
         values: dict[str, Any] = {
             k: str(form.get(k, "")).strip() for k in ("resident_id", "name", "unit")
         }
-        values |= {k: str(form.get(k, "")) for k in ("valid_until", "camera")}
+        values |= {k: str(form.get(k, "")) for k in ("valid_until", "camera", "welfare_h")}
         values["welfare_check"] = form.get("welfare_check") == "on"
         values["consent"] = form.get("consent") == "on"
         errors: dict[str, str] = {}
@@ -96,6 +96,17 @@ class ResidentPages(ConsoleBase):
                 valid_until = datetime.fromisoformat(values["valid_until"]).astimezone()
             except ValueError:
                 errors["valid_until"] = "A date like 2027-06-30, or leave it empty."
+        welfare_h = None
+        if values["welfare_h"].strip():
+            try:
+                welfare_h = float(values["welfare_h"])
+            except ValueError:
+                welfare_h = 0.0
+            if not 1 <= welfare_h <= 720:
+                errors["welfare_h"] = (
+                    "Hours between 1 and 720 (48 is two days), or leave it empty for the "
+                    "usual period."
+                )
         uploads = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
         if not uploads and not values["camera"]:
             errors["photos"] = "Add at least one photo, or take one with a door camera."
@@ -119,6 +130,7 @@ class ResidentPages(ConsoleBase):
                 actor=self._actor(request),
                 valid_until=valid_until,
                 welfare_check=values["welfare_check"],
+                welfare_h=welfare_h,
                 originals=originals,
             )
         except ResidentError as err:
