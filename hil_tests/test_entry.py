@@ -327,3 +327,46 @@ async def test_an_unconfident_match_waits_for_a_signed_approval(
     again = sign_command(key_pair[0], topic, "a2", {"request_id": asked["request_id"]})
     await upstream.send(DOOR, "approve", again)  # an approval opens once
     assert (await upstream.wait_for(lambda: upstream.replies().get("a2")))["ok"] is False
+
+
+CARE_POINT = """
+[[devices]]
+kind = "care_point"
+id = "care-1a"
+unit = "1A"
+presence_pin = 26
+door_pin = 6
+report_period_s = 3600
+sample_period_s = 10
+"""
+
+
+async def test_gate_passages_and_home_activity_both_count_for_the_welfare_check(
+    gate: GatewayProcess, upstream: Upstream, faces: Path
+) -> None:
+    configure(gate, time_scale=3600, extra=CARE_POINT)
+    # John Salley lives alone in 1A, with his own period of two hours.
+    enroll(gate, faces, "R1", "John_Salley", "--welfare-check", "--welfare-hours", "2")
+    await started(gate, upstream)
+    sock = control_socket(gate.config_file.parent / "data")
+    await request(sock, {"model": "care-1a", "action": "set", "args": {"active": False}})
+
+    def home(name: str) -> list[dict[str, Any]]:
+        return [
+            e["data"]
+            for e in upstream.envelopes("event")
+            if e["device"] == "care-1a" and e["data"]["event"] == name
+        ]
+
+    due = (await upstream.wait_for(lambda: home("welfare_check_due"), timeout=30))[0]
+    assert due["unit"] == "1A" and due["resident_ids"] == ["R1"] and due["unseen_h"] >= 2
+    # The home's care point announces its resident; the gate does not repeat it.
+    assert not events(upstream, "welfare_check_due")
+    # A passage through the gate is a sign of life for the home's check.
+    await walk_up(gate, faces, "John_Salley", 7, 8)
+    await upstream.wait_for(lambda: home("welfare_check_cleared"), timeout=30)
+    # Two more hours without one: due again, and a movement at home clears it.
+    await upstream.wait_for(lambda: len(home("welfare_check_due")) >= 2, timeout=30)
+    await request(sock, {"model": "care-1a", "action": "move", "args": {}})
+    await upstream.wait_for(lambda: len(home("welfare_check_cleared")) >= 2, timeout=10)
+    assert not events(upstream, "welfare_check_due")
