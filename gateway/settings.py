@@ -134,13 +134,16 @@ class PlatformCommand(_Strict):
 class PlatformResponse(_Strict):
     """A command the demo's platform sends ``after_s`` simulated seconds after an event.
 
-    ``args`` maps each argument to the name of the event's field that supplies it.
+    ``args`` maps each argument to the name of the event's field that supplies it; ``when``
+    names fields the event must have with these values (``{ repeat = 0 }``: the first call
+    only).
     """
 
     on_event: str
     after_s: float = Field(default=0, ge=0)
     command: str = Field(pattern=SEGMENT_PATTERN)
     args: dict[str, str] = Field(default_factory=dict)
+    when: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
 class SimulatedResident(_Strict):

@@ -85,7 +85,9 @@ class SimulatedPlatform:
             except ValueError:
                 continue
             for rule in rules:
-                if data.get("event") != rule.on_event:
+                if data.get("event") != rule.on_event or any(
+                    data.get(field) != value for field, value in rule.when.items()
+                ):
                     continue
                 missing = [f for f in rule.args.values() if f not in data]
                 if missing:
