@@ -31,7 +31,7 @@ def demo_complex(tmp_path: Path, port: int, time_scale: float, outbox: str = "")
     return config
 
 
-async def test_a_simulated_day_without_the_broker_is_delivered_in_order_afterwards(
+async def test_a_simulated_day_without_the_broker_is_delivered_critical_first_then_in_order(
     tmp_path: Path, broker: MosquittoBroker, upstream: Upstream
 ) -> None:
     process = GatewayProcess(demo_complex(tmp_path, broker.port, time_scale=1440))
@@ -56,10 +56,17 @@ async def test_a_simulated_day_without_the_broker_is_delivered_in_order_afterwar
         assert sorted(set(seqs)) == list(range(1, max(seqs) + 1)), "a seq is missing"
         held = [e for e in envelopes if e["seq"] > before and e["historical"]]
         assert len(held) > 500, len(held)  # a day of the complex's traffic
-        # At least once: a connection lost while draining resends what was not yet
-        # acknowledged, so a duplicate may come late; each message's first arrival is in order.
+        # Critical events first (the day's fire in a bin, the leak, the cold chain), then the
+        # rest in the order it was made. At least once: a connection lost while draining
+        # resends what was not yet acknowledged, so a duplicate may come late; each message's
+        # first arrival is in order.
+        critical = {e["seq"] for e in held if e["data"].get("severity") == "critical"}
+        assert critical, "the simulated day raised no critical event"
         firsts = list(dict.fromkeys(e["seq"] for e in held))
-        assert firsts == sorted(firsts), "the backlog was delivered out of order"
+        assert set(firsts[: len(critical)]) == critical, "a critical event came after the rest"
+        assert firsts[: len(critical)] == sorted(critical)
+        rest = firsts[len(critical) :]
+        assert rest == sorted(rest), "the backlog was delivered out of order"
         devices = {e["device"] for e in held}
         assert {"gateway", "bin-north-1", "water-1", "lockers-a"} <= devices
         print(f"\n{len(held)} messages held through a simulated day, drained in {drained_s:.1f} s")

@@ -91,7 +91,8 @@ def test_the_demo_without_a_terminal_prints_lines_and_stops_cleanly() -> None:
     ]
     assert statuses[0]["online"] is True and statuses[0]["version"] == VERSION
     kinds = [d["kind"] for d in statuses[0]["devices"]]
-    assert kinds.count("gateway") == 1 and kinds.count("bin") >= 4
+    assert kinds.count("gateway") == 1 and kinds.count("bin") == 3
+    assert kinds.count("care_point") == 1
     assert kinds.count("locker_bank") == 1 and kinds.count("water_station") == 2
     assert statuses[-1] == {"online": False, "boot": 1}
     assert " gateway telemetry seq=" in result.stdout

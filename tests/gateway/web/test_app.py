@@ -257,6 +257,36 @@ def test_forms_without_the_sessions_csrf_token_or_from_another_site_are_refused(
     assert check.status_code == 403
 
 
+def test_a_home_that_needs_a_visit_comes_first_and_shows_no_movement_log(
+    client: TestClient, gateway: Gateway
+) -> None:
+    log_in(client, "alice")
+    assert "Needs a visit" not in client.get("/").text
+    publish(gateway, "care-101", "care_point", "state", 0, available=True, unit="101", call="none")
+    publish(
+        gateway, "care-101", "care_point", "telemetry", 0,
+        last_activity="2026-12-01T09:30:00+00:00", call="none", smoke=False, connected=True,
+    )  # fmt: skip
+    assert "Needs a visit" not in client.get("/").text
+    publish(
+        gateway, "care-101", "care_point", "state", 0, available=True, unit="101", call="calling"
+    )
+    page = client.get("/").text
+    visits = page.split('aria-label="Needs a visit"')[1].split("</section>")[0]
+    assert "emergency call from 101, not yet answered" in visits
+    assert page.index("Needs a visit") < page.index('class="cards"')
+    publish(
+        gateway, "care-101", "care_point", "state", 0,
+        available=True, unit="101", call="none", welfare_due=True,
+        welfare_since="2026-11-29T09:30:00+00:00",
+    )  # fmt: skip
+    assert "no sign of life at 101 since" in client.get("/").text
+    publish(gateway, "care-101", "care_point", "state", 0, available=False, unit="101")
+    assert "the care point of 101 is not reporting" in client.get("/").text
+    device = client.get("/devices/care-101").text
+    assert "Last activity:" in device and "<svg" not in device
+
+
 def test_pages_are_not_framed_sniffed_or_cached(client: TestClient) -> None:
     log_in(client, "alice")
     headers = client.get("/").headers
