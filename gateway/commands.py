@@ -35,6 +35,9 @@ __all__ = ["CommandRouter", "canonical_bytes", "sign_command"]
 
 log = logging.getLogger(__name__)
 
+#: Deeper JSON than any command needs is refused before a validator recurses through it.
+MAX_DEPTH = 32
+
 
 def canonical_bytes(topic: str, body: dict[str, Any]) -> bytes:
     """What an operator signs: the topic, a newline, the payload without ``sig``."""
@@ -91,13 +94,39 @@ class CommandRouter:
         self._per_gateway = SlidingWindow(
             round(settings.burst * settings.total_factor), window, clock=monotonic
         )
+        # Commands whose signature verifies have their own budget, per operator: a flood of
+        # unsigned or wrongly signed messages cannot crowd out a signed valve_close.
+        self._per_operator = SlidingWindow(settings.burst, window, clock=monotonic)
 
     def register(self, device_id: str, driver: Driver) -> None:
         self._drivers[device_id] = (driver, driver.command_specs())
 
-    def _allowed(self, topic: str) -> bool:
-        """Per device topic and for the whole gateway: a flood of commands is dropped
-        before it costs a signature check or a durable reply."""
+    def _signer(self, topic: str, payload: bytes) -> str | None:
+        """The operator whose signature the payload carries, checked before any budget (an
+        Ed25519 verification costs tens of microseconds); ``None`` for anything else."""
+        if b'"sig"' not in payload or len(payload) > self._settings.max_payload_bytes:
+            return None
+        try:
+            body = json.loads(payload)
+            if not isinstance(body, dict) or _insane(body) is not None:
+                return None
+            signature = base64.b64decode(body["sig"], validate=True)
+            message = canonical_bytes(topic, body)
+        except (KeyError, TypeError, ValueError, RecursionError, binascii.Error):
+            return None
+        return next(
+            (name for name, key in self._keys.items() if _verifies(key, signature, message)),
+            None,
+        )
+
+    def _allowed(self, topic: str, signer: str | None) -> bool:
+        """Signed commands within their operator's budget; everything else per device topic
+        and for the whole gateway. A flood is dropped before it costs a durable reply."""
+        if signer is not None:
+            if self._per_operator.full(signer):
+                return False
+            self._per_operator.hit(signer)
+            return True
         key = topic.rsplit("/", 1)[0] if "/" in topic else topic
         if self._per_device.full(key) or self._per_gateway.full("*"):
             return False
@@ -113,7 +142,8 @@ class CommandRouter:
         and the count appears in the gateway's statistics.
         """
         self.received += 1
-        if not self._allowed(topic):
+        signer = self._signer(topic, payload)
+        if not self._allowed(topic, signer):
             self.limited += 1
             now = time.monotonic()
             if now - self._limited_logged > 10:
@@ -130,12 +160,18 @@ class CommandRouter:
             body = self._parse(payload)
             if isinstance(body.get("id"), str) and Topics.valid_segment(body["id"]):
                 command_id = body["id"]
-            reply = await self._execute(topic, body)
+            reply = await self._execute(topic, body, signer)
         except CommandRejected as err:
             reply = Reply(
                 id=command_id,
                 ok=False,
                 error=ReplyError(code=err.code, message=err.message, field=err.field),
+            )
+        except Exception as err:  # a payload no check foresaw still gets its reply
+            log.exception("command on %s could not be handled", topic)
+            message = f"the gateway could not handle it: {type(err).__name__}"
+            reply = Reply(
+                id=command_id, ok=False, error=ReplyError(code="internal", message=message)
             )
         if not reply.ok:
             self.rejected += 1
@@ -149,13 +185,22 @@ class CommandRouter:
             raise CommandRejected("malformed", f"payload is {len(payload)} bytes; limit {limit}")
         try:
             body = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        except RecursionError:
+            raise CommandRejected("malformed", f"nested deeper than {MAX_DEPTH} levels") from None
+        except json.JSONDecodeError as err:
             raise CommandRejected("malformed", f"payload is not JSON: {err}") from None
+        except (UnicodeDecodeError, ValueError):  # Python refuses integers over 4,300 digits
+            raise CommandRejected(
+                "malformed", "payload is not UTF-8 JSON of sane numbers"
+            ) from None
         if not isinstance(body, dict):
             raise CommandRejected("malformed", 'payload must be a JSON object {"id", "args", …}')
+        problem = _insane(body)
+        if problem is not None:
+            raise CommandRejected("malformed", problem)
         return body
 
-    async def _execute(self, topic: str, body: dict[str, Any]) -> Reply:
+    async def _execute(self, topic: str, body: dict[str, Any], signer: str | None) -> Reply:
         try:
             cmd = Command.model_validate(body)
         except ValidationError as err:
@@ -173,7 +218,7 @@ class CommandRouter:
                 "unknown_command", f"{device!r} has no command {name!r} (allowed: {allowed})"
             )
         if spec.actuating or cmd.sig is not None:
-            self._authenticate(topic, body, cmd)
+            self._authenticate(topic, body, cmd, signer)
         try:
             args = spec.args.model_validate(cmd.args)
         except ValidationError as err:
@@ -189,7 +234,9 @@ class CommandRouter:
             raise CommandRejected("internal", f"the handler failed: {type(err).__name__}") from err
         return Reply(id=cmd.id, ok=True, result=dict(result))
 
-    def _authenticate(self, topic: str, body: dict[str, Any], cmd: Command) -> None:
+    def _authenticate(
+        self, topic: str, body: dict[str, Any], cmd: Command, signer: str | None
+    ) -> None:
         if cmd.sig is None:
             raise CommandRejected("unauthenticated", "this command must be signed", "sig")
         if cmd.expires is None:
@@ -204,12 +251,11 @@ class CommandRouter:
                 f"expires more than {self._settings.max_expiry_s} s ahead",
                 "expires",
             )
-        try:
-            signature = base64.b64decode(cmd.sig, validate=True)
-        except (binascii.Error, ValueError):
-            raise CommandRejected("unauthenticated", "sig is not base64", "sig") from None
-        message = canonical_bytes(topic, body)
-        if not any(_verifies(key, signature, message) for key in self._keys.values()):
+        if signer is None:  # verified (or not) before the budget was spent
+            try:
+                base64.b64decode(cmd.sig, validate=True)
+            except (binascii.Error, ValueError):
+                raise CommandRejected("unauthenticated", "sig is not base64", "sig") from None
             raise CommandRejected(
                 "unauthenticated", "signature matches no configured operator key", "sig"
             )
@@ -226,6 +272,27 @@ class CommandRouter:
             conn.execute(
                 "INSERT INTO seen_commands (id, expires) VALUES (?, ?)", (command_id, expires)
             )
+
+
+def _insane(value: Any) -> str | None:
+    """Why a parsed payload cannot be handled safely: nested too deep for the validators and
+    the reply, or text with a lone surrogate (valid JSON, but not encodable as UTF-8)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
+        if isinstance(item, dict):
+            stack.extend((k, depth) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "text with a lone surrogate (\\ud800-\\udfff): send real characters"
+    return None
 
 
 def _verifies(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:

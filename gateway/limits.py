@@ -1,7 +1,8 @@
 """The one rate limiter: at most ``limit`` events per key within a sliding window, with an
 optional lockout once the limit is reached.
 
-Used for commands (a flood is dropped before it costs a signature check), for the console's
+Used for commands (a flood is dropped before it costs a durable reply; signed commands
+have their own budget per operator), for the console's
 failed logins per address, and for wrong pickup codes at a locker bank (persisted, so a
 restart does not forgive them). Keys are bounded: past ``max_keys`` the least recently used
 key is forgotten, so a flood of nonsense keys neither grows memory nor wipes the others.

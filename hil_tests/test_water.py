@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from drivers.sim import control_socket
 from drivers.sim.control import request
 from gateway.commands import sign_command
 from gateway.demo.broker import MosquittoBroker
+from gateway.mqtt import Observer
 from hil_tests.harness import TOPICS, GatewayProcess, Upstream, gateway_config
 
 STATIONS = """
@@ -242,3 +244,43 @@ async def test_water_quality_uv_lamp_and_a_new_filter(
             for t in telemetry(upstream, "water-1")
         )
     )
+
+
+async def test_a_signed_valve_close_gets_through_a_flood_of_unsigned_commands(
+    stations: GatewayProcess, upstream: Upstream, key_pair: tuple[Any, str]
+) -> None:
+    stations.start()
+    await upstream.wait_for(lambda: telemetry(upstream, "water-1"), timeout=20)
+    assert (await request(sock(stations), {"model": "water-1", "action": "get"}))["valve_open"]
+    flood = json.dumps({"id": "flood", "args": {}}).encode()
+    topic = TOPICS.command("water-1", "valve_close")
+    applied: list[float] = []
+
+    async def close_midway() -> None:
+        await asyncio.sleep(0.3)  # well inside the flood
+        sent = time.monotonic()
+        await upstream.send("water-1", "valve_close", sign_command(key_pair[0], topic, "vc", {}))
+        async with asyncio.timeout(15):  # dropped by the limiter, it would never close
+            while (await request(sock(stations), {"model": "water-1", "action": "get"}))[
+                "valve_open"
+            ]:
+                await asyncio.sleep(0.01)
+        applied.append(time.monotonic() - sent)
+
+    async with Observer(upstream.settings, identifier="flooder") as client:
+        closer = asyncio.create_task(close_midway())
+        closer_started = time.monotonic()
+        for n in range(20_000):
+            await client.publish(topic, flood, qos=0)
+            if n % 200 == 0:
+                await asyncio.sleep(0)  # the closer's turn, as a second client's would be
+        flood_done = time.monotonic()
+        await closer
+    applied_s = applied[0]
+    reply = await upstream.wait_for(lambda: upstream.replies().get("vc"))
+    assert reply["ok"] is True, reply
+    print(
+        f"\nsigned valve_close applied {applied_s:.3f} s after it was sent, in a flood of "
+        f"20,000 unsigned commands (published in {flood_done - closer_started:.1f} s)"
+    )
+    assert applied_s < 1.0

@@ -212,6 +212,15 @@ async def test_validation_names_the_field_and_handlers_may_refuse(router: Any) -
                 "expires": st.text(max_size=30),
             },
         ).map(lambda v: json.dumps(v).encode()),
+        # Valid JSON that is still hostile: lone surrogates, huge numbers, deep nesting.
+        st.dictionaries(
+            st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), max_size=2),
+            st.text(st.characters(min_codepoint=0xD7F0, max_codepoint=0xE010), max_size=4),
+            min_size=1,
+            max_size=3,
+        ).map(lambda v: json.dumps({"id": "s", "args": v}).encode()),
+        st.integers(4301, 6000).map(lambda n: b'{"id": "n", "args": {"seconds": %s}}' % (b"9" * n)),
+        st.integers(33, 3000).map(lambda n: _nested(n)),
     ),
     name=st.sampled_from(["set", "status", "x"]),
 )
@@ -242,3 +251,53 @@ async def test_a_flood_is_dropped_per_device_without_stored_replies(tmp_path: Pa
     assert not (await send(r, "status", b'{"id": "s-early"}')).ok
     clock.now += 0.2
     assert (await send(r, "status", b'{"id": "s-later"}')).ok
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"id": "deep", "args": {"open": ' + b"[" * depth + b"]" * depth + b"}}"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (b'{"id": "sur", "args": {"open": "\\ud800"}}', None),  # a lone surrogate
+        (b'{"id": "sur2", "args": {"\\udfff": true}}', None),
+        (b'{"id": "big", "args": {"seconds": ' + b"9" * 5000 + b"}}", None),
+        (_nested(900), None),  # just under the recursion limit
+        (_nested(50_000), None),
+    ],
+)
+async def test_hostile_json_gets_an_error_reply_never_a_crash(
+    tmp_path: Path, payload: bytes, field: str | None
+) -> None:
+    db = Database(tmp_path / "g.sqlite3")
+    outbox = Outbox(db)
+    r = CommandRouter(T, outbox, db, CommandSettings(operators=[]), monotonic=time.monotonic)
+    valve = Valve()
+    r.register("valve-1", valve)
+    before = outbox.last_id
+    reply = await send(r, "status", payload)
+    assert reply.ok is False and reply.error is not None
+    assert reply.error.code == "malformed", reply.error
+    assert outbox.last_id == before + 1  # the error reply is stored and sent
+    json.loads(outbox.fetch(before, 1)[0].payload)  # and is itself valid JSON
+
+
+async def test_a_flood_of_unsigned_or_forged_commands_cannot_crowd_out_a_signed_one(
+    tmp_path: Path,
+) -> None:
+    clock = Ticks()
+    r, valve, outbox = make_router(tmp_path / "g.sqlite3", rate=5.0, clock=clock)  # burst 30
+    stranger = Ed25519PrivateKey.generate()
+    topic = T.command("valve-1", "set")
+    for n in range(500):
+        await send(r, "status", b'{"id": "u%d"}' % n)
+        forged = sign_command(stranger, topic, f"f{n}", {"open": False})
+        await send(r, "set", json.dumps(forged).encode())
+    assert r.limited >= 900  # the flood was dropped ...
+    reply = await send(r, "set", signed("set", "real-1", {"open": False}))
+    assert reply.ok, reply  # ... and the operator's command still went through
+    assert [c.open for c in valve.calls] == [False]
+    # The operator's own budget is a budget too: no more than the burst at once.
+    replies = [await send(r, "set", signed("set", f"again-{n}", {"open": True})) for n in range(40)]
+    assert sum(x.ok for x in replies) == 29
