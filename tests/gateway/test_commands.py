@@ -287,7 +287,7 @@ async def test_a_flood_of_unsigned_or_forged_commands_cannot_crowd_out_a_signed_
     tmp_path: Path,
 ) -> None:
     clock = Ticks()
-    r, valve, outbox = make_router(tmp_path / "g.sqlite3", rate=5.0, clock=clock)  # burst 30
+    r, valve, _ = make_router(tmp_path / "g.sqlite3", rate=5.0, clock=clock)  # burst 30
     stranger = Ed25519PrivateKey.generate()
     topic = T.command("valve-1", "set")
     for n in range(500):
