@@ -1,10 +1,19 @@
-"""The vision package's one error (``vision`` imports nothing of the gateway; callers in
-``gateway/`` translate it into :class:`gateway.errors.VisionError`)."""
+"""The vision package's errors (``vision`` imports nothing of the gateway; callers in
+``gateway/`` translate them into :class:`gateway.errors.VisionError`)."""
 
 from __future__ import annotations
 
-__all__ = ["VisionError"]
+__all__ = ["ImageTooLarge", "VisionError"]
 
 
 class VisionError(Exception):
     """An image cannot be read, or a face model failed."""
+
+
+class ImageTooLarge(VisionError):
+    """A JPEG or PNG whose header declares more pixels than are ever decoded."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        #: What is wrong, without the file's name.
+        self.reason = reason

@@ -17,6 +17,7 @@ controller runs them on one worker thread.
 
 from __future__ import annotations
 
+import struct
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -27,7 +28,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from vision.errors import VisionError
+from vision import MAX_PIXELS
+from vision.errors import ImageTooLarge, VisionError
 
 __all__ = [
     "Dlib",
@@ -99,10 +101,58 @@ def load_image(path: Path | str) -> Image:
     return decode_image(data.tobytes(), str(path))
 
 
+_PNG = b"\x89PNG\r\n\x1a\n"
+#: JPEG start-of-frame markers (the ones that carry the picture's size).
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def image_size(data: bytes) -> tuple[str, int, int] | None:
+    """``(format, width, height)`` from a JPEG's or PNG's header, without decoding it;
+    ``None`` when the bytes are neither (or the header is cut short)."""
+    if data.startswith(_PNG) and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return "PNG", width, height
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD9)):  # markers without a length
+            at += 2
+            continue
+        (length,) = struct.unpack(">H", data[at + 2 : at + 4])
+        if marker in _SOF:
+            if at + 9 > len(data):
+                return None
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return "JPEG", width, height
+        if marker == 0xDA or length < 2:  # image data before any frame header
+            return None
+        at += 2 + length
+    return None
+
+
 def decode_image(data: bytes, name: str = "image") -> Image:
-    """An RGB image from encoded bytes (a JPEG from upstream, say)."""
+    """An RGB image from encoded bytes (a JPEG from upstream, say): only JPEG and PNG, told
+    by their magic bytes, and at most :data:`MAX_PIXELS`, read from the header before any
+    pixel is decoded."""
     if not data:
         raise VisionError(f"{name}: empty, not an image (JPEG or PNG expected)")
+    size = image_size(data)
+    if size is None:
+        raise VisionError(f"{name}: not a JPEG or PNG (or its header is damaged)")
+    kind, width, height = size
+    if width == 0 or height == 0 or width * height > MAX_PIXELS:
+        raise ImageTooLarge(
+            name,
+            f"a {kind} of {width} x {height} pixels; at most "
+            f"{MAX_PIXELS // 1_000_000} megapixels are read (scale the photo down)",
+        )
     buffer = np.frombuffer(data, dtype=np.uint8)
     try:
         bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)

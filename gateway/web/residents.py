@@ -17,7 +17,7 @@ from gateway.residents import PhotoResult, ResidentError
 from gateway.topics import Topics
 from gateway.web.base import CAMERA_INTERVAL_S, CAMERA_TRIES, ConsoleBase
 from vision.enrollment import Templates
-from vision.errors import VisionError
+from vision.errors import ImageTooLarge, VisionError
 from vision.faces import Image, decode_image, encode_jpeg
 
 __all__ = ["ResidentPages"]
@@ -184,6 +184,8 @@ class ResidentPages(ConsoleBase):
             try:
                 photos.append((name, decode_image(data, name)))
                 originals.append(data)
+            except ImageTooLarge as err:
+                refused.append(PhotoResult(name, False, err.reason))
             except VisionError:
                 refused.append(PhotoResult(name, False, "not a photo (a JPEG or PNG is needed)"))
         return photos, originals, refused

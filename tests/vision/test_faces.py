@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import resource
+import struct
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from tests import TEST_PHOTOS
+from tests import TEST_PHOTOS, png_bomb
 from vision.enrollment import Policy, Recognizer, check_photo
 from vision.errors import VisionError
 from vision.faces import ARCFACE_112, Dlib, SFace, decode_image, load_image, similarity_transform
@@ -83,10 +86,42 @@ def test_a_frame_is_decided_as_the_door_decides(faces: Path, recognizer: Recogni
 
 
 def test_unreadable_images_are_vision_errors(tmp_path: Path) -> None:
-    with pytest.raises(VisionError, match="not an image"):
+    with pytest.raises(VisionError, match="not a JPEG or PNG"):
         decode_image(b"not a jpeg", "upload")
     with pytest.raises(VisionError, match="upload: empty"):
         decode_image(b"", "upload")
     (tmp_path / "empty.jpg").write_bytes(b"")
     with pytest.raises(VisionError, match="empty file"):
         load_image(tmp_path / "empty.jpg")
+
+
+def test_an_image_bomb_is_refused_from_its_header_before_any_pixel_is_decoded() -> None:
+    bomb = png_bomb()
+    assert len(bomb) < 200_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.process_time()
+    with pytest.raises(VisionError, match="PNG of 30000 x 30000 pixels; at most 40 megapixels"):
+        decode_image(bomb, "bomb.png")
+    assert time.process_time() - started < 1.0
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 50, f"the peak grew by {grown_mb:.0f} MB"
+    # A JPEG whose frame header claims 60,000 x 60,000 pixels.
+    sof = b"\xff\xc0\x00\x11\x08" + struct.pack(">HH", 60_000, 60_000) + b"\x03" + b"\0" * 9
+    with pytest.raises(VisionError, match="JPEG of 60000 x 60000"):
+        decode_image(b"\xff\xd8\xff\xe0\x00\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0" + sof, "x.jpg")
+    # A PNG just within the limit is decoded.
+    assert decode_image(png_bomb(4_000, 2_000)).shape == (2_000, 4_000, 3)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"GIF89a\x01\x00\x01\x00", "not a JPEG or PNG"),
+        (b"BM" + b"\0" * 60, "not a JPEG or PNG"),
+        (b"\xff\xd8\xff", "not a JPEG or PNG"),  # cut short
+        (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + b"\0" * 8, "0 x 0 pixels"),
+    ],
+)
+def test_only_jpeg_and_png_are_read(data: bytes, message: str) -> None:
+    with pytest.raises(VisionError, match=message):
+        decode_image(data, "upload")

@@ -16,7 +16,7 @@ from gateway.app import Gateway
 from gateway.messages import isoformat
 from gateway.web import Console
 from gateway.web.auth import Users
-from tests import TEST_PHOTOS
+from tests import TEST_PHOTOS, png_bomb
 from tests.gateway.web.conftest import PASSWORDS, csrf_of, log_in, make_gateway
 from vision.faces import encode_jpeg, load_image
 
@@ -516,6 +516,20 @@ def test_a_photo_over_the_limit_is_refused_and_a_huge_upload_stopped(
         headers={"x-csrf-token": csrf},
     )
     assert checked.json()["reason"] == "too large: at most 1 MB per photo"
+
+
+def test_an_image_bomb_upload_is_refused_with_its_size(client: TestClient, faces: Path) -> None:
+    csrf = log_in(client, "alice")
+    response = enroll(
+        client, csrf, [("bomb.png", png_bomb()), ("1.jpg", photo(faces, "John_Schneider", 1))]
+    )
+    assert "bomb.png: a PNG of 30000 x 30000 pixels; at most 40 megapixels" in response.text
+    checked = client.post(
+        "/residents/photo-check",
+        files={"photo": ("bomb.png", png_bomb(), "image/png")},
+        headers={"x-csrf-token": csrf},
+    )
+    assert "30000 x 30000" in checked.json()["reason"]
 
 
 def test_each_photo_is_checked_at_once(client: TestClient, faces: Path) -> None:
