@@ -29,6 +29,7 @@ from gateway.messages import (
     render_envelope,
 )
 from gateway.topics import SEGMENT_PATTERN
+from vision.urls import without_credentials
 
 if TYPE_CHECKING:
     from gateway.clock import Clock
@@ -179,7 +180,8 @@ class DriverContext:
             event,
             redacted(data, self.secrets),
         )
-        await self._publish("event", {"event": event, "severity": severity, **data}, priority)
+        shown = {k: without_credentials(v) if isinstance(v, str) else v for k, v in data.items()}
+        await self._publish("event", {"event": event, "severity": severity, **shown}, priority)
 
     async def publish_state(
         self, state: Mapping[str, Any] | None = None, *, available: bool | None = None

@@ -12,6 +12,7 @@ import logging
 import time
 
 from gateway.devices import Driver
+from vision.urls import without_credentials
 
 __all__ = ["supervise"]
 
@@ -42,7 +43,7 @@ async def supervise(
             await ctx.publish_event(
                 "driver_crashed",
                 "warning",
-                error=f"{type(err).__name__}: {err}"[:500],
+                error=without_credentials(f"{type(err).__name__}: {err}")[:500],
                 restart_in_s=delay,
             )
         await asyncio.sleep(delay)

@@ -18,6 +18,7 @@ import numpy as np
 
 from vision.errors import VisionError
 from vision.faces import Image
+from vision.urls import without_credentials
 
 __all__ = ["FrameSource", "Replay", "VideoCapture"]
 
@@ -36,7 +37,8 @@ class VideoCapture:
         self._capture = cv2.VideoCapture(target)
         if not self._capture.isOpened():
             raise VisionError(
-                f"camera {source!r} cannot be opened (is it connected, and is the URL right?)"
+                f"camera {without_credentials(source)!r} cannot be opened (is it connected, and "
+                "is the URL right?)"
             )
         self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
         self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)

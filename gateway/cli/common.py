@@ -62,14 +62,21 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The gateway'
 _CHATTY_LIBRARIES = ("amqtt", "transitions", "uvicorn", "uvicorn.access", "uvicorn.error")
 
 
+class _Redacting(logging.Formatter):
+    """Log lines without the credentials of any URL in them (a camera's rtsp password)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from vision.urls import without_credentials
+
+        return without_credentials(super().format(record))
+
+
 def _setup_logging(level: str, *, libraries: str | None = None) -> None:
     """The gateway's log on stderr at ``level``; third-party loggers at ``libraries`` when
     given."""
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Redacting("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     if libraries is not None:
         for name in _CHATTY_LIBRARIES:
             logging.getLogger(name).setLevel(libraries.upper())

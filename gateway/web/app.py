@@ -51,6 +51,7 @@ from gateway.web.devices import device_page, summary
 from gateway.web.residents import ResidentPages
 from gateway.web.security import BodyLimit, SecurityHeaders, safe_next
 from gateway.web.site import Site
+from vision.urls import without_credentials
 
 __all__ = ["Console"]
 
@@ -311,8 +312,10 @@ class Console(ResidentPages):
         )
 
     async def config(self, request: Request) -> Response:
-        shown = self.site.config.model_dump(mode="json")  # SecretStr values come out masked
-        return self._page(request, "config.html", config=json.dumps(shown, indent=2))
+        # Each device with its own kind's fields; SecretStr values come out masked.
+        shown = self.site.config.model_dump(mode="json", serialize_as_any=True)
+        text = without_credentials(json.dumps(shown, indent=2))  # a camera's rtsp password
+        return self._page(request, "config.html", config=text)
 
     async def diagnostics(self, request: Request) -> Response:
         return self._page(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
+from gateway.cli.common import _Redacting
 from gateway.clock import RealClock
 from gateway.db import Database
 from gateway.devices import DeviceConfig, Driver, DriverContext
@@ -13,6 +15,8 @@ from gateway.outbox import Outbox
 from gateway.supervisor import supervise
 from gateway.topics import Topics
 from tests.gateway.helpers import MockHardware, StubRuntime
+from vision.errors import VisionError
+from vision.urls import without_credentials
 
 
 class Flaky(Driver):
@@ -83,3 +87,37 @@ async def test_crash_marks_unavailable_reports_and_restarts(tmp_path: Path) -> N
     assert Flaky.runs == 3 and Flaky.safe_calls == 3  # two crashes and the final cancel
     steady_count = sum(1 for t, _ in messages if t == topics.device("steady", "telemetry"))
     assert steady_count > 10
+
+
+async def test_a_crash_report_and_a_log_line_never_carry_a_cameras_password(
+    tmp_path: Path,
+) -> None:
+    url = "rtsp://admin:hunter2@10.0.0.5:554/stream1"
+    assert without_credentials(f"camera {url!r} failed") == (
+        "camera 'rtsp://***@10.0.0.5:554/stream1' failed"
+    )
+    assert without_credentials("http://example.org/a@b") == "http://example.org/a@b"
+    db = Database(tmp_path / "g.sqlite3")
+    outbox = Outbox(db)
+    ctx = DriverContext(
+        config=DeviceConfig(kind="cam", id="cam"), clock=RealClock(),
+        hardware=MockHardware(tmp_path), outbox=outbox, topics=Topics("cg/v1", "s", "g"),
+        store=db.device_store("cam"), runtime=StubRuntime(), data_dir=tmp_path, database=db,
+    )  # fmt: skip
+
+    class Camera(Driver):
+        kind = "cam"
+        config_model = DeviceConfig
+
+        async def run(self) -> None:
+            raise VisionError(f"camera {url!r} cannot be opened")
+
+    task = asyncio.create_task(supervise(Camera(ctx.config, ctx), restart_min_s=10))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    payloads = b"".join(r.payload for r in outbox.fetch(0, 100))
+    assert b"driver_crashed" in payloads and b"rtsp://***@10.0.0.5" in payloads
+    assert b"hunter2" not in payloads
+    record = logging.LogRecord("gateway.x", logging.WARNING, "f", 1, "opening %s", (url,), None)
+    assert _Redacting("%(message)s").format(record) == "opening rtsp://***@10.0.0.5:554/stream1"

@@ -96,10 +96,14 @@ def test_an_installer_sees_configuration_without_secrets_and_diagnostics(
 ) -> None:
     secret = SecretStr("broker-secret-pw")
     gateway.config.mqtt = gateway.config.mqtt.model_copy(update={"password": secret})
+    gate = next(d for d in gateway.config.devices if d.kind == "entry")
+    gate.camera = "rtsp://admin:hunter2@10.0.0.5/stream1"  # type: ignore[attr-defined]
     log_in(client, "ivan")
     config = client.get("/installer/config")
     assert config.status_code == 200
     assert "demo-park" in config.text and "broker-secret-pw" not in config.text
+    assert "rtsp://***@10.0.0.5/stream1" in config.text and "hunter2" not in config.text
+    assert "strike_pin" in config.text  # each device with its own fields
     diagnostics = client.get("/installer/diagnostics")
     assert diagnostics.status_code == 200
     assert "bin-north-1" in diagnostics.text and "alice" in diagnostics.text
