@@ -18,8 +18,12 @@ from hil_tests.harness import GatewayProcess, Upstream, gateway_config
 GATEWAY = [sys.executable, "-m", "gateway"]
 
 
-def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*GATEWAY, *args], capture_output=True, text=True, timeout=timeout)
+def cli(
+    *args: str, timeout: float = 60, input_: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*GATEWAY, *args], capture_output=True, text=True, timeout=timeout, input=input_
+    )
 
 
 async def test_keys_new_then_a_signed_command_from_the_cli(
@@ -116,3 +120,25 @@ def test_the_demo_without_a_terminal_prints_lines_and_stops_cleanly() -> None:
     assert summary and summary[0].endswith("the gateway is offline (boot 1)")
     # A newcomer reads the demo's own lines: no library's INFO chatter in between.
     assert not re.search(r" INFO +(amqtt|transitions|uvicorn)", result.stderr), result.stderr
+
+
+def test_the_demo_on_a_real_configuration_leaves_its_database_untouched(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f'site = "s"\ngateway_id = "g"\ndata_dir = "{data}"\nhardware = "simulated"\n\n'
+        "[web]\nenabled = true\nport = 8080\n\n"  # the demo takes another port if busy
+        '[[devices]]\nkind = "gateway"\nid = "gateway"\n'
+    )
+    added = cli(
+        "users", "add", "owner", "--role", "manager", "--password-stdin", "--config", str(config),
+        input_="a-long-real-password\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    before = cli("users", "list", "--config", str(config))
+    result = cli("demo", "--duration", "3", "--config", str(config), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "manager / demo-manager" in result.stdout  # the demo had its accounts ...
+    after = cli("users", "list", "--config", str(config))
+    assert after.stdout == before.stdout  # ... in its scratch directory, not here
+    assert "owner" in after.stdout and "demo" not in after.stdout

@@ -39,8 +39,9 @@ def demo(
     level = "warning" if live and not verbose else cfg.log_level
     _setup_logging(level, libraries=level if verbose else "warning")
     with tempfile.TemporaryDirectory(prefix="cg-demo-") as scratch:
-        if config is None:
-            cfg.data_dir = Path(scratch)
+        # Always a scratch directory: the demo's accounts and residents must never reach a
+        # real gateway's database, whatever the configuration names.
+        cfg.data_dir = Path(scratch)
         try:
             prepare(cfg)
             asyncio.run(run_demo(cfg, broker, duration, live))
