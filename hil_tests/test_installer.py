@@ -142,3 +142,19 @@ def test_the_demo_on_a_real_configuration_leaves_its_database_untouched(tmp_path
     after = cli("users", "list", "--config", str(config))
     assert after.stdout == before.stdout  # ... in its scratch directory, not here
     assert "owner" in after.stdout and "demo" not in after.stdout
+
+
+def test_the_shipped_service_is_locked_down() -> None:
+    unit = Path(__file__).resolve().parents[1] / "config" / "systemd" / "community-gateway.service"
+    rated = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", rated.stdout)
+    assert found, rated.stdout + rated.stderr
+    assert float(found.group(1)) <= 2.5, rated.stdout
+    text = unit.read_text()
+    for needed in ("LimitCORE=0", "UMask=0077", "CapabilityBoundingSet=\n", "DevicePolicy=closed"):
+        assert needed in text
