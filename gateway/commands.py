@@ -218,7 +218,7 @@ class CommandRouter:
                 "unknown_command", f"{device!r} has no command {name!r} (allowed: {allowed})"
             )
         if spec.actuating or cmd.sig is not None:
-            self._authenticate(topic, body, cmd, signer)
+            self._authenticate(topic, body, cmd, signer, spec.max_valid_s)
         try:
             args = spec.args.model_validate(cmd.args)
         except ValidationError as err:
@@ -235,7 +235,12 @@ class CommandRouter:
         return Reply(id=cmd.id, ok=True, result=dict(result))
 
     def _authenticate(
-        self, topic: str, body: dict[str, Any], cmd: Command, signer: str | None
+        self,
+        topic: str,
+        body: dict[str, Any],
+        cmd: Command,
+        signer: str | None,
+        max_valid_s: float | None = None,
     ) -> None:
         if cmd.sig is None:
             raise CommandRejected("unauthenticated", "this command must be signed", "sig")
@@ -245,11 +250,12 @@ class CommandRouter:
         now = datetime.now(UTC)
         if expires <= now:
             raise CommandRejected("expired", f"expired at {isoformat(expires)}", "expires")
-        if expires > now + timedelta(seconds=self._settings.max_expiry_s):
+        ahead: float = self._settings.max_expiry_s
+        if max_valid_s is not None:
+            ahead = min(ahead, max_valid_s)
+        if expires > now + timedelta(seconds=ahead):
             raise CommandRejected(
-                "unauthenticated",
-                f"expires more than {self._settings.max_expiry_s} s ahead",
-                "expires",
+                "unauthenticated", f"expires more than {ahead:g} s ahead", "expires"
             )
         if signer is None:  # verified (or not) before the budget was spent
             try:

@@ -75,29 +75,37 @@ class NoArgs(BaseModel):
 
 @dataclass(frozen=True)
 class CommandSpec:
-    """A command handler: its name, argument model and whether it must be signed."""
+    """A command handler: its name, argument model, whether it must be signed, and how long
+    a signed one may stay valid (``None``: the gateway's ``max_expiry_s``)."""
 
     name: str
     args: type[BaseModel]
     actuating: bool
     method: str
+    max_valid_s: float | None = None
 
 
 _F = TypeVar("_F", bound=Callable[..., Awaitable[Mapping[str, Any]]])
 
 
 def command(
-    name: str | None = None, *, args: type[BaseModel] = NoArgs, actuating: bool = False
+    name: str | None = None,
+    *,
+    args: type[BaseModel] = NoArgs,
+    actuating: bool = False,
+    max_valid_s: float | None = None,
 ) -> Callable[[_F], _F]:
     """Declare a driver method as the handler of a command.
 
     ``actuating`` commands (they open, close or change something) must be signed by an
-    operator. The handler receives the validated ``args`` model and returns the reply's
-    ``result``; it raises :class:`~gateway.errors.CommandRejected` to refuse.
+    operator. ``max_valid_s`` shortens how far ahead a signed command may expire (a door's
+    ``unlock`` held back and delivered later must not still work an hour on). The handler
+    receives the validated ``args`` model and returns the reply's ``result``; it raises
+    :class:`~gateway.errors.CommandRejected` to refuse.
     """
 
     def decorate(method: _F) -> _F:
-        spec = CommandSpec(name or method.__name__, args, actuating, method.__name__)
+        spec = CommandSpec(name or method.__name__, args, actuating, method.__name__, max_valid_s)
         method.__command_spec__ = spec  # type: ignore[attr-defined]
         return method
 

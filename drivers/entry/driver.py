@@ -379,7 +379,7 @@ class EntryController(ResidentCommands, Driver):
 
     # -- commands ----------------------------------------------------------------------------
 
-    @command(args=ApproveArgs, actuating=True)
+    @command(args=ApproveArgs, actuating=True, max_valid_s=60)
     async def approve(self, args: ApproveArgs) -> dict[str, Any]:
         """Let in the resident of an ``approval_requested`` (the second factor)."""
         pending = self._approvals.pop(args.request_id, None)
@@ -393,7 +393,7 @@ class EntryController(ResidentCommands, Driver):
         await self._grant(resident_id, distance, approved_by="upstream")
         return {"door": self.config.id, "resident_id": resident_id}
 
-    @command(args=UnlockArgs, actuating=True)
+    @command(args=UnlockArgs, actuating=True, max_valid_s=60)
     async def unlock(self, args: UnlockArgs) -> dict[str, Any]:
         """Open the door remotely for ``seconds``."""
         if self._strike is None:

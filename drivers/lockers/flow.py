@@ -273,7 +273,7 @@ class DeliveryFlow:
             "refused", f"no parcel with delivery_ref {ref} is held here", "delivery_ref"
         )
 
-    @command(args=PickupArgs, actuating=True)
+    @command(args=PickupArgs, actuating=True, max_valid_s=60)
     async def open_for_pickup(self, args: PickupArgs) -> dict[str, Any]:
         """Open a held parcel's compartment for the resident with its code."""
         c = self._held(args.delivery_ref)

@@ -57,6 +57,10 @@ class Valve(Driver):
         self.calls.append(args)
         return {"open": args.open}
 
+    @command(args=ValveArgs, actuating=True, max_valid_s=60)
+    async def door(self, args: ValveArgs) -> dict[str, Any]:
+        return {"open": args.open}
+
     @command()
     async def status(self, args: BaseModel) -> dict[str, Any]:
         return {"calls": len(self.calls)}
@@ -185,7 +189,7 @@ async def test_validation_names_the_field_and_handlers_may_refuse(router: Any) -
     assert (reply.error.code, reply.error.field) == ("refused", "args.seconds")
     reply = await send(r, "nope", b'{"id": "c3"}')
     assert reply.error is not None and reply.error.code == "unknown_command"
-    assert "allowed: broken, set, status" in reply.error.message
+    assert "allowed: broken, door, set, status" in reply.error.message
     reply = await send(r, "broken", b'{"id": "c4"}')
     assert reply.error is not None and reply.error.code == "internal"
     assert (await send(r, "status", b'{"id": "c5"}')).result == {"calls": 0}
@@ -301,3 +305,14 @@ async def test_a_flood_of_unsigned_or_forged_commands_cannot_crowd_out_a_signed_
     # The operator's own budget is a budget too: no more than the burst at once.
     replies = [await send(r, "set", signed("set", f"again-{n}", {"open": True})) for n in range(40)]
     assert sum(x.ok for x in replies) == 29
+
+
+async def test_a_door_command_may_be_valid_for_a_minute_at_most(router: Any) -> None:
+    r, _, _ = router
+    ok = await send(r, "door", signed("door", "d1", {"open": True}, ttl_s=59))
+    assert ok.ok, ok
+    late = await send(r, "door", signed("door", "d2", {"open": True}, ttl_s=600))
+    assert late.error is not None and late.error.code == "unauthenticated"
+    assert late.error.message == "expires more than 60 s ahead" and late.error.field == "expires"
+    # Other commands keep the gateway's max_expiry_s (an hour).
+    assert (await send(r, "set", signed("set", "s1", {"open": True}, ttl_s=600))).ok
