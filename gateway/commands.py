@@ -73,11 +73,14 @@ class CommandRouter:
         settings: CommandSettings,
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._topics = topics
         self._outbox = outbox
         self._db = db
         self._settings = settings
+        self._wall = wall
+        self._high_water = float(db.get_meta("commands_high_water", "0") or 0)
         self._keys = {
             op.name: Ed25519PublicKey.from_public_bytes(base64.b64decode(op.public_key))
             for op in settings.operators
@@ -247,9 +250,17 @@ class CommandRouter:
         if cmd.expires is None:
             raise CommandRejected("unauthenticated", "a signed command needs expires", "expires")
         expires = cmd.expires if cmd.expires.tzinfo else cmd.expires.replace(tzinfo=UTC)
-        now = datetime.now(UTC)
+        now = datetime.fromtimestamp(self._wall(), UTC)
         if expires <= now:
             raise CommandRejected("expired", f"expired at {isoformat(expires)}", "expires")
+        latest = self._seen_time(now.timestamp())
+        if expires.timestamp() <= latest - self._settings.clock_skew_s:
+            raise CommandRejected(
+                "expired",
+                f"expired at {isoformat(expires)}, before this gateway's clock has already "
+                f"read {isoformat(datetime.fromtimestamp(latest, UTC))} (was a clock set back?)",
+                "expires",
+            )
         ahead: float = self._settings.max_expiry_s
         if max_valid_s is not None:
             ahead = min(ahead, max_valid_s)
@@ -267,10 +278,21 @@ class CommandRouter:
             )
         self._remember(cmd.id, expires.timestamp())
 
+    def _seen_time(self, now: float) -> float:
+        """The latest wall time this gateway has read (persisted): pushing the clock back
+        does not make an expired command valid again."""
+        if now > self._high_water:
+            self._high_water = now
+            self._db.set_meta("commands_high_water", repr(now))
+        return self._high_water
+
     def _remember(self, command_id: str, expires: float) -> None:
         conn = self._db.conn
+        # Forget only ids that can never be accepted again: expired before the latest time
+        # this gateway has read, by more than the skew allowed.
+        forget = self._high_water - self._settings.clock_skew_s
         with self._db.transaction():
-            conn.execute("DELETE FROM seen_commands WHERE expires < ?", (time.time(),))
+            conn.execute("DELETE FROM seen_commands WHERE expires < ?", (forget,))
             if conn.execute("SELECT 1 FROM seen_commands WHERE id = ?", (command_id,)).fetchone():
                 raise CommandRejected(
                     "replayed", f"command id {command_id!r} was already used", "id"

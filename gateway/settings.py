@@ -105,6 +105,9 @@ class CommandSettings(_Strict):
     #: Enrollment commands carry JPEG photos: 1 MiB holds several.
     max_payload_bytes: int = Field(default=1024 * 1024, ge=256)
     max_expiry_s: int = Field(default=3600, ge=10)
+    #: How far the gateway's clock may have gone back (an NTP correction) and still accept a
+    #: command that expired before the latest time it has read.
+    clock_skew_s: float = Field(default=300.0, ge=0, le=3600)
     #: Commands a second to one device (sustained), and the burst allowed above that: at most
     #: ``burst`` in any ``burst / rate_per_s`` seconds. The whole gateway takes
     #: ``total_factor`` times as many. Beyond, commands are dropped.

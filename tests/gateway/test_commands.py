@@ -316,3 +316,39 @@ async def test_a_door_command_may_be_valid_for_a_minute_at_most(router: Any) -> 
     assert late.error.message == "expires more than 60 s ahead" and late.error.field == "expires"
     # Other commands keep the gateway's max_expiry_s (an hour).
     assert (await send(r, "set", signed("set", "s1", {"open": True}, ttl_s=600))).ok
+
+
+async def test_a_clock_pushed_forward_then_back_does_not_open_the_way_to_a_replay(
+    tmp_path: Path,
+) -> None:
+    wall = Ticks()
+    wall.now = datetime(2026, 12, 1, 12, tzinfo=UTC).timestamp()
+
+    def router() -> tuple[CommandRouter, Valve]:
+        db = Database(tmp_path / "g.sqlite3")
+        made = CommandRouter(
+            T, Outbox(db), db, CommandSettings(operators=[Operator(name="ops", public_key=PUBLIC)]),
+            wall=wall,
+        )  # fmt: skip
+        valve = Valve()
+        made.register("valve-1", valve)
+        return made, valve
+
+    r, valve = router()
+    issued = datetime.fromtimestamp(wall.now, UTC)
+    captured = json.dumps(
+        sign_command(KEY, T.command("valve-1", "set"), "c1", {"open": True}, now=issued)
+    ).encode()
+    assert (await send(r, "set", captured)).ok
+    # Someone pushes the clock two days ahead (unauthenticated NTP): the gateway reads it.
+    wall.now += 2 * 86_400
+    later = datetime.fromtimestamp(wall.now, UTC)
+    fresh = sign_command(KEY, T.command("valve-1", "set"), "c2", {"open": False}, now=later)
+    assert (await send(r, "set", json.dumps(fresh).encode())).ok
+    # ... then back to the captured command's minute, and restarts the gateway: no replay.
+    wall.now = issued.timestamp() + 5
+    restarted, valve2 = router()
+    replay = await send(restarted, "set", captured)
+    assert replay.error is not None and replay.error.code == "expired", replay
+    assert "was a clock set back?" in replay.error.message
+    assert valve2.calls == [] and len(valve.calls) == 2
