@@ -85,6 +85,7 @@ class CommandRouter:
             op.name: Ed25519PublicKey.from_public_bytes(base64.b64decode(op.public_key))
             for op in settings.operators
         }
+        self._operators = {op.name: op for op in settings.operators}
         self._drivers: dict[str, tuple[Driver, dict[str, CommandSpec]]] = {}
         self.received = 0
         self.rejected = 0
@@ -275,6 +276,11 @@ class CommandRouter:
                 raise CommandRejected("unauthenticated", "sig is not base64", "sig") from None
             raise CommandRejected(
                 "unauthenticated", "signature matches no configured operator key", "sig"
+            )
+        device, name = self._topics.parse_command(topic)
+        if not self._operators[signer].may(device, name):
+            raise CommandRejected(
+                "forbidden", f"operator {signer!r} may not send {name!r} to {device!r}", "sig"
             )
         self._remember(cmd.id, expires.timestamp())
 

@@ -88,9 +88,9 @@ class DriverNotFound(GatewayError):
 class CommandRejected(GatewayError):
     """A command was refused; becomes the ``error`` of its reply.
 
-    ``code`` is one of ``malformed``, ``unauthenticated``, ``expired``, ``replayed``,
-    ``unknown_device``, ``unknown_command``, ``invalid_args``, ``refused``, ``internal``,
-    ``rate_limited``.
+    ``code`` is one of ``malformed``, ``unauthenticated``, ``forbidden`` (signed by a key
+    whose scope does not cover it), ``expired``, ``replayed``, ``unknown_device``,
+    ``unknown_command``, ``invalid_args``, ``refused``, ``internal``, ``rate_limited``.
     """
 
     def __init__(self, code: str, message: str, field: str | None = None) -> None:

@@ -85,6 +85,16 @@ class Operator(_Strict):
 
     name: str = Field(min_length=1)
     public_key: str
+    #: The commands this key may sign (default: all), e.g. ``["valve_close", "unlock"]``.
+    commands: list[str] | None = None
+    #: The devices it may command (default: all), e.g. ``["gate-main"]``.
+    devices: list[str] | None = None
+
+    def may(self, device: str, command: str) -> bool:
+        """Whether this key's signature counts for ``command`` on ``device``."""
+        return (self.commands is None or command in self.commands) and (
+            self.devices is None or device in self.devices
+        )
 
     @field_validator("public_key")
     @classmethod

@@ -25,15 +25,16 @@ def command_send(
     config: ConfigOption,
     args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
     sign: Annotated[Path | None, typer.Option("--sign", help="Operator private key.")] = None,
+    passphrase_stdin: Annotated[
+        bool, typer.Option(help="Read the key's passphrase from standard input.")
+    ] = False,
     broker: Annotated[str | None, typer.Option(help="mqtt://host:port (default: config)")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the reply.")] = 10.0,
 ) -> None:
     """Send one command to a gateway and print its reply (exit 1 if refused)."""
     import asyncio
 
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
+    from gateway.cli.keys import load_operator_key
     from gateway.commands import sign_command
     from gateway.messages import new_ulid
 
@@ -47,11 +48,7 @@ def command_send(
     topic = topics.command(device, name)
     command_id = new_ulid()
     if sign is not None:
-        key = serialization.load_pem_private_key(sign.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            err.print(f"{sign} is not an Ed25519 private key (make one with `gateway keys new`)")
-            raise typer.Exit(2)
-        body = sign_command(key, topic, command_id, arguments)
+        body = sign_command(load_operator_key(sign, passphrase_stdin), topic, command_id, arguments)
     else:
         body = {"id": command_id, "args": arguments}
     reply = asyncio.run(

@@ -352,3 +352,30 @@ async def test_a_clock_pushed_forward_then_back_does_not_open_the_way_to_a_repla
     assert replay.error is not None and replay.error.code == "expired", replay
     assert "was a clock set back?" in replay.error.message
     assert valve2.calls == [] and len(valve.calls) == 2
+
+
+async def test_an_operator_key_signs_only_within_its_scope(tmp_path: Path) -> None:
+    db = Database(tmp_path / "g.sqlite3")
+    outbox = Outbox(db)
+    doors = Ed25519PrivateKey.generate()
+    doors_public = base64.b64encode(
+        doors.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    ).decode()
+    scoped = Operator(name="doors", public_key=doors_public, commands=["door"], devices=["valve-1"])
+    r = CommandRouter(T, outbox, db, CommandSettings(operators=[scoped]))
+    valve, other = Valve(), Valve()
+    r.register("valve-1", valve)
+    r.register("valve-2", other)
+
+    def by_doors(device: str, name: str, cid: str) -> bytes:
+        return json.dumps(
+            sign_command(doors, T.command(device, name), cid, {"open": True})
+        ).encode()
+
+    assert (await send(r, "door", by_doors("valve-1", "door", "d1"))).ok
+    wrong_command = await send(r, "set", by_doors("valve-1", "set", "d2"))
+    assert wrong_command.error is not None and wrong_command.error.code == "forbidden"
+    assert wrong_command.error.message == "operator 'doors' may not send 'set' to 'valve-1'"
+    wrong_device = await send(r, "door", by_doors("valve-2", "door", "d3"), device="valve-2")
+    assert wrong_device.error is not None and wrong_device.error.code == "forbidden"
+    assert valve.calls == [] and other.calls == []

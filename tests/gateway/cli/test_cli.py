@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from gateway.audit import AuditLog
@@ -47,6 +49,25 @@ def test_keys_new_writes_a_private_key_and_prints_the_config(tmp_path: Path) -> 
     assert key.stat().st_mode & 0o777 == 0o600
     assert '[[commands.operators]]\nname = "office"\npublic_key = "' in result.output
     assert runner.invoke(app, ["keys", "new", "--out", str(key)]).exit_code == 1
+
+
+def test_a_key_can_be_kept_under_a_passphrase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.cli.keys import load_operator_key
+
+    key = tmp_path / "ops.pem"
+    args = ["keys", "new", "--out", str(key), "--passphrase-stdin"]
+    short = runner.invoke(app, args, input="short\n")
+    assert short.exit_code == 2 and "at least 12 characters" in short.output
+    made = runner.invoke(app, args, input="correct horse battery\n")
+    assert made.exit_code == 0, made.output
+    assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes() and "encrypted" in made.output
+    monkeypatch.setattr("sys.stdin", io.StringIO("wrong phrase here\n"))
+    with pytest.raises(typer.Exit):
+        load_operator_key(key, passphrase_stdin=True)
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
+    assert load_operator_key(key, passphrase_stdin=True).public_key() is not None
 
 
 def test_outbox_stats_json(tmp_path: Path) -> None:
