@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -27,14 +28,22 @@ from gateway.hardware import Hardware, open_hardware
 from gateway.history import History
 from gateway.outbox import Outbox
 from gateway.plugins import driver_class, secret_fields
-from gateway.residents import DoorCamera, PhotoChecker, PhotoResult, Residents, assess
+from gateway.residents import (
+    DoorCamera,
+    PhotoChecker,
+    PhotoResult,
+    Residents,
+    TemplateMaker,
+    assess,
+)
 from gateway.settings import GatewayConfig
 from gateway.supervisor import supervise
 from gateway.topics import Topics
 from gateway.uplink import Uplink
 from gateway.web import Console, serve
-from vision.enrollment import Recognizer, Templates
+from vision.enrollment import Templates
 from vision.faces import Image
+from vision.worker import RecognizerProcess
 
 __all__ = ["VERSION", "Gateway", "run_until_signalled"]
 
@@ -64,7 +73,9 @@ class Gateway:
         self.db = Database(config.database, exclusive=True, max_file_mb=config.outbox.max_file_mb)
         self.residents = Residents(self.db, keep_photos=config.residents.keep_photos)
         self.history = History(self.db, self.clock, keep_days=config.web.history_days)
-        self._local_recognizer: Recognizer | None = None
+        #: Checks enrollment photos when no door runs (a child process: dlib holds the GIL).
+        self._local_recognizer: TemplateMaker | None = None
+        self._local_lock = threading.Lock()
         self._boot = self.db.next_boot()
         self.outbox = Outbox(self.db, config.outbox)
         self.router = CommandRouter(self.topics, self.outbox, self.db, config.commands)
@@ -113,7 +124,8 @@ class Gateway:
     async def assess_photos(
         self, photos: Sequence[tuple[str, Image]]
     ) -> tuple[list[Templates], list[PhotoResult]]:
-        """Checked by a running door's recognizer, or (no door running) by one in a thread."""
+        """Checked by a running door's recognizer, or (no door running) by the gateway's own
+        recognizer process, waited on from a thread: the event loop never stalls on it."""
         for driver in self.drivers:
             if isinstance(driver, PhotoChecker):
                 with contextlib.suppress(DeviceUnavailable):
@@ -124,8 +136,9 @@ class Gateway:
     def _assess_locally(
         self, photos: Sequence[tuple[str, Image]]
     ) -> tuple[list[Templates], list[PhotoResult]]:
-        if self._local_recognizer is None:
-            self._local_recognizer = Recognizer()
+        with self._local_lock:
+            if self._local_recognizer is None:
+                self._local_recognizer = RecognizerProcess()
         return assess(self._local_recognizer, photos)
 
     def cameras(self) -> list[str]:
@@ -228,6 +241,8 @@ class Gateway:
         their safe state and closed, the pins, the history, the outbox, the database."""
         for driver in self.drivers:
             driver.close()
+        if isinstance(self._local_recognizer, RecognizerProcess):
+            self._local_recognizer.close()
         self.hardware.close()
         self.history.close()
         self.outbox.close()

@@ -89,10 +89,17 @@ class AuditLog:
 
     def verify(self) -> Verification:
         """Walk the whole chain; the first entry that was edited, deleted or cut off."""
-        prev, expected_seq, count = GENESIS, 1, 0
-        rows = self._db.conn.execute(
+        return self.check(self.rows())
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Every entry as stored (for :meth:`check`, which may run on another thread)."""
+        return self._db.conn.execute(
             "SELECT seq, ts, actor, action, subject, data, prev, hash FROM audit ORDER BY seq"
-        )
+        ).fetchall()
+
+    def check(self, rows: list[tuple[Any, ...]]) -> Verification:
+        """Verify the chain of ``rows`` (from :meth:`rows`) against the head file."""
+        prev, expected_seq, count = GENESIS, 1, 0
         for seq, ts, actor, action, subject, data, stored_prev, digest in rows:
             if seq != expected_seq:
                 return Verification(

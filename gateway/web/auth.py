@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -39,6 +41,8 @@ __all__ = [
 
 ROLES = ("manager", "installer")
 MIN_PASSWORD = 10
+#: Password verifications at once (each takes 64 MiB and a few hundred ms of a core).
+HASHING_THREADS = 2
 _NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 
 
@@ -76,6 +80,9 @@ class Users:
         self.lockout_s = lockout_minutes * 60
         self._hasher = PasswordHasher()
         self._dummy = self._hasher.hash(secrets.token_hex(8))
+        #: argon2 (64 MiB, a few hundred ms) runs here, never on the event loop, two at a time:
+        #: a storm of logins queues instead of stalling the door or taking the memory.
+        self._hashing = ThreadPoolExecutor(HASHING_THREADS, thread_name_prefix="argon2")
 
     def add(self, name: str, role: str, password: str, *, actor: str = "cli") -> User:
         if not _NAME.match(name):
@@ -130,24 +137,29 @@ class Users:
         )
         return [_user(r) for r in rows]
 
-    def authenticate(self, name: str, password: str, *, client: str = "") -> User:
-        """The user, if ``password`` is theirs and the account is not locked."""
+    async def authenticate(self, name: str, password: str, *, client: str = "") -> User:
+        """The user, if ``password`` is theirs and the account is not locked (every refusal
+        costs one argon2 verification, so its timing tells nothing)."""
         row = self._db.conn.execute(
             "SELECT hash, failures, locked_until FROM users WHERE name = ?", (name,)
         ).fetchone()
         now = time.time()
         if row is None:
-            self._verify(self._dummy, password)  # the same time as for a real account
+            await self._verify(self._dummy, password)  # the same time as for a real account
             raise LoginRefused("wrong name or password")
         stored, failures, locked_until = row
         if locked_until > now:
+            await self._verify(self._dummy, password)
             minutes = max(1, round((locked_until - now) / 60))
             raise LoginRefused(
                 f"too many wrong passwords: this account is locked for {minutes} more "
                 "minutes (an installer can reset it with `gateway users passwd`)"
             )
-        if not self._verify(stored, password):
-            failures += 1
+        if not await self._verify(stored, password):
+            row = self._db.conn.execute(  # others may have failed while this one waited
+                "SELECT failures FROM users WHERE name = ?", (name,)
+            ).fetchone()
+            failures = (row[0] if row else failures) + 1
             locked = failures >= self.lockout_failures
             self._db.conn.execute(
                 "UPDATE users SET failures = ?, locked_until = ? WHERE name = ?",
@@ -161,16 +173,21 @@ class Users:
                 )
             raise LoginRefused("wrong name or password")
         if self._hasher.check_needs_rehash(stored):
-            self._db.conn.execute(
-                "UPDATE users SET hash = ? WHERE name = ?", (self._hasher.hash(password), name)
+            rehashed = await asyncio.get_running_loop().run_in_executor(
+                self._hashing, self._hasher.hash, password
             )
+            self._db.conn.execute("UPDATE users SET hash = ? WHERE name = ?", (rehashed, name))
         self._db.conn.execute(
             "UPDATE users SET failures = 0, last_login = ? WHERE name = ?",
             (isoformat(datetime.now(UTC)), name),
         )
         return self.require(name)
 
-    def _verify(self, stored: str, password: str) -> bool:
+    async def _verify(self, stored: str, password: str) -> bool:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._hashing, self._verify_now, stored, password)
+
+    def _verify_now(self, stored: str, password: str) -> bool:
         try:
             return self._hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):

@@ -182,7 +182,8 @@ class ResidentPages(ConsoleBase):
                 )
                 continue
             try:
-                photos.append((name, decode_image(data, name)))
+                # Off the event loop (OpenCV releases the GIL while it decodes).
+                photos.append((name, await asyncio.to_thread(decode_image, data, name)))
                 originals.append(data)
             except ImageTooLarge as err:
                 refused.append(PhotoResult(name, False, err.reason))

@@ -22,12 +22,12 @@ def users(db: Database) -> Users:
     return Users(db, lockout_failures=3, lockout_minutes=15)
 
 
-def test_passwords_are_stored_as_argon2id_hashes(users: Users, db: Database) -> None:
+async def test_passwords_are_stored_as_argon2id_hashes(users: Users, db: Database) -> None:
     users.add("alice", "manager", "correct horse battery")
     stored = db.conn.execute("SELECT hash FROM users WHERE name = 'alice'").fetchone()[0]
     assert stored.startswith("$argon2id$")
     assert "correct horse" not in stored
-    assert users.authenticate("alice", "correct horse battery").role == "manager"
+    assert (await users.authenticate("alice", "correct horse battery")).role == "manager"
 
 
 @pytest.mark.parametrize(
@@ -51,31 +51,31 @@ def test_a_second_account_of_the_same_name_is_refused(users: Users) -> None:
         users.add("alice", "installer", "another long pw")
 
 
-def test_wrong_passwords_lock_the_account_and_a_new_password_unlocks_it(
+async def test_wrong_passwords_lock_the_account_and_a_new_password_unlocks_it(
     users: Users, db: Database
 ) -> None:
     users.add("alice", "manager", "long enough pw")
     for _ in range(2):
         with pytest.raises(LoginRefused, match="wrong name or password"):
-            users.authenticate("alice", "guess")
+            await users.authenticate("alice", "guess")
     with pytest.raises(LoginRefused, match="locked for 15 minutes"):
-        users.authenticate("alice", "guess")
+        await users.authenticate("alice", "guess")
     # Locked: even the right password is refused until the time is up.
     with pytest.raises(LoginRefused, match="locked for 15 more minutes"):
-        users.authenticate("alice", "long enough pw")
+        await users.authenticate("alice", "long enough pw")
     assert users.require("alice").locked
     users.set_password("alice", "a new long password")
-    assert users.authenticate("alice", "a new long password").name == "alice"
+    assert (await users.authenticate("alice", "a new long password")).name == "alice"
     actions = [e.action for e in AuditLog(db).entries()]
     assert actions[:3] == ["password_changed", "user_locked", "user_added"]
 
 
-def test_an_unknown_name_and_a_wrong_password_get_the_same_answer(users: Users) -> None:
+async def test_an_unknown_name_and_a_wrong_password_get_the_same_answer(users: Users) -> None:
     users.add("alice", "manager", "long enough pw")
     with pytest.raises(LoginRefused) as unknown:
-        users.authenticate("mallory", "long enough pw")
+        await users.authenticate("mallory", "long enough pw")
     with pytest.raises(LoginRefused) as wrong:
-        users.authenticate("alice", "not the password")
+        await users.authenticate("alice", "not the password")
     assert str(unknown.value) == str(wrong.value)
 
 
