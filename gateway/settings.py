@@ -195,6 +195,10 @@ class ResidentSettings(_Strict):
     keep_photos: bool = False
 
 
+def _loopback(host: str) -> bool:
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
 class WebSettings(_Strict):
     """The property manager's console: web pages on the office network."""
 
@@ -207,6 +211,9 @@ class WebSettings(_Strict):
     tls_key: Path | None = None
     #: Behind a reverse proxy that terminates TLS: the cookies are Secure.
     behind_tls_proxy: bool = False
+    #: Plain HTTP on a network address (passwords and sessions readable on the LAN): only
+    #: with this set; without TLS the console is served on loopback addresses alone.
+    insecure_http: bool = False
     #: A session ends after this long without a request, and after ``session_max_hours``.
     session_idle_minutes: float = Field(default=30, gt=0, le=1440)
     session_max_hours: float = Field(default=12, gt=0, le=168)
@@ -222,6 +229,14 @@ class WebSettings(_Strict):
     def _tls_pair(self) -> WebSettings:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key go together: set both, or neither")
+        protected = self.tls_cert is not None or self.behind_tls_proxy or self.insecure_http
+        if self.enabled and not protected and not _loopback(self.host):
+            raise ValueError(
+                f"host {self.host!r} would serve passwords in plain HTTP to the network: set "
+                "tls_cert and tls_key, or behind_tls_proxy = true behind an HTTPS proxy, or "
+                'host = "127.0.0.1" (this box only), or insecure_http = true on a network '
+                "you trust"
+            )
         return self
 
 

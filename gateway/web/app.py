@@ -34,7 +34,7 @@ from gateway.messages import isoformat
 from gateway.plugins import console_view, record_sets
 from gateway.records import RecordSet, field, find, listed
 from gateway.settings import WebSettings
-from gateway.web.auth import LoginRefused, Sessions, Signer, Users
+from gateway.web.auth import LoginRefused, Sessions, Signer, UserError, Users
 from gateway.web.base import (
     CLIENT_FAILURES,
     CLIENT_WINDOW_S,
@@ -55,6 +55,13 @@ from vision.urls import without_credentials
 
 __all__ = ["Console"]
 
+
+#: Every refused login gets this one answer (the log and the audit keep the reason): which
+#: names exist and which accounts are locked is not told to whoever is guessing.
+LOGIN_REFUSED = (
+    "Wrong name or password, or the account is locked after too many wrong passwords "
+    "(an installer can unlock it on the Diagnostics page)."
+)
 log = logging.getLogger(__name__)
 
 
@@ -118,6 +125,7 @@ class Console(ResidentPages):
             Route("/audit", guard(self.audit)),
             Route("/installer/config", installer(self.config)),
             Route("/installer/diagnostics", installer(self.diagnostics)),
+            Route("/installer/users/{name}/unlock", installer(self.unlock_user), methods=["POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ]
         self.app = Starlette(
@@ -176,7 +184,7 @@ class Console(ResidentPages):
         except LoginRefused as refused:
             self._client_failures.hit(client)
             log.warning("console: login refused for %r from %s: %s", name, client, refused)
-            return self._login_page(request, 401, str(refused))
+            return self._login_page(request, 401, LOGIN_REFUSED)
         self.users.audit.append(f"console:{user.name}", "login", user.name, client=client)
         response = RedirectResponse(safe_next(str(form.get("next", ""))), status_code=303)
         response.set_cookie(
@@ -318,6 +326,15 @@ class Console(ResidentPages):
         shown = self.site.config.model_dump(mode="json", serialize_as_any=True)
         text = without_credentials(json.dumps(shown, indent=2))  # a camera's rtsp password
         return self._page(request, "config.html", config=text)
+
+    async def unlock_user(self, request: Request) -> Response:
+        """An installer unlocks an account (a manager locked out by wrong passwords)."""
+        name = request.path_params["name"]
+        try:
+            self.users.unlock(name, actor=self._actor(request))
+        except UserError as err:
+            raise HTTPException(404, str(err)) from None
+        return RedirectResponse("/installer/diagnostics", status_code=303)
 
     async def diagnostics(self, request: Request) -> Response:
         return self._page(

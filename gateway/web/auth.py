@@ -112,6 +112,14 @@ class Users:
         self._db.conn.execute("DELETE FROM sessions WHERE user = ?", (name,))
         self.audit.append(actor, "password_changed", name)
 
+    def unlock(self, name: str, *, actor: str = "cli") -> None:
+        """Lift a lockout (the password stays)."""
+        self.require(name)
+        self._db.conn.execute(
+            "UPDATE users SET failures = 0, locked_until = 0 WHERE name = ?", (name,)
+        )
+        self.audit.append(actor, "user_unlocked", name)
+
     def remove(self, name: str, *, actor: str = "cli") -> None:
         self.require(name)
         self._db.conn.execute("DELETE FROM sessions WHERE user = ?", (name,))

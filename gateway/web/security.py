@@ -17,8 +17,13 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+#: A login form is a name, a password and two tokens: nothing near this.
+LOGIN_MAX_BYTES = 4096
+
+
 class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` (an upload far too large) before parsing."""
+    """Refuse request bodies over ``max_bytes`` (an upload far too large) before parsing;
+    the login form, which anyone may post, over :data:`LOGIN_MAX_BYTES`."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -28,10 +33,11 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = LOGIN_MAX_BYTES if scope.get("path") == "/login" else self.max_bytes
         headers = dict(scope["headers"])
         length = headers.get(b"content-length", b"0")
-        if length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(send)
+        if length.isdigit() and int(length) > limit:
+            await self._refuse(send, limit)
             return
         seen = 0
         started = False
@@ -40,7 +46,7 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
+            if seen > limit:
                 raise _TooLarge
             return message
 
@@ -53,14 +59,15 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
-        mb = self.max_bytes / 2**20
-        body = (
-            "<!doctype html><title>Too large</title><p>The upload is too large: at most "
-            f"{mb:.0f} MB in all. Send fewer or smaller photos.</p>"
-        ).encode()
+    async def _refuse(self, send: Send, limit: int) -> None:
+        if limit < 2**20:
+            text = f"The form is too large: at most {limit} bytes."
+        else:
+            text = f"The upload is too large: at most {limit / 2**20:.0f} MB in all. Send "
+            text += "fewer or smaller photos."
+        body = f"<!doctype html><title>Too large</title><p>{text}</p>".encode()
         await send(
             {
                 "type": "http.response.start",

@@ -125,3 +125,15 @@ def test_any_broken_line_is_refused_with_a_located_problem_or_accepted(
     except ConfigError as error:
         problems = [str(p) for p in error.problems] or ["(a ConfigError without problems)"]
     assert all(p.startswith("g.toml") for p in problems)
+
+
+def test_the_console_is_not_served_in_plain_http_to_the_network() -> None:
+    head = 'site = "s"\ngateway_id = "g"\n\n[web]\nenabled = true\n'
+    with pytest.raises(ConfigError) as refused:
+        parse_config(head + 'host = "0.0.0.0"\n', "g.toml")
+    problem = str(refused.value.problems[0])
+    assert "web" in problem and "plain HTTP" in problem and "tls_cert" in problem
+    assert "insecure_http = true" in problem and "(line 4)" in problem
+    for fix in ('host = "127.0.0.1"', 'host = "0.0.0.0"\nbehind_tls_proxy = true',
+                'host = "0.0.0.0"\ninsecure_http = true'):  # fmt: skip
+        assert parse_config(head + fix + "\n", "g.toml").web.enabled
