@@ -97,6 +97,7 @@ time_scale = {scale}
 [mqtt]
 host = "127.0.0.1"
 port = {port}
+insecure_plaintext = true
 [[devices]]
 kind = "gateway"
 id = "gateway"

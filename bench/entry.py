@@ -102,6 +102,7 @@ log_level = "warning"
 [mqtt]
 host = "127.0.0.1"
 port = {port}
+insecure_plaintext = true
 [[devices]]
 kind = "entry"
 id = "gate"

@@ -73,7 +73,7 @@ async def uplink(port: int, outbox: Outbox) -> AsyncIterator[Uplink]:
     async def ignore(topic: str, data: bytes) -> None:
         return None
 
-    settings = MqttSettings(host="127.0.0.1", port=port, inflight=WINDOW)
+    settings = MqttSettings(host="127.0.0.1", port=port, inflight=WINDOW, insecure_plaintext=True)
     link = Uplink(settings, T, outbox, boot=1, birth=dict, on_command=ignore)
     async with link.running():
         while link.state != "online":
@@ -121,7 +121,9 @@ async def latency(port: int, rate: float, seconds: float, folder: Path) -> list[
     outbox = Outbox(Database(folder / "latency.sqlite3"), OutboxSettings())
     sent: dict[int, float] = {}
     got: dict[int, float] = {}
-    async with Observer(MqttSettings(host="127.0.0.1", port=port)) as observer:
+    async with Observer(
+        MqttSettings(host="127.0.0.1", port=port, insecure_plaintext=True)
+    ) as observer:
         await observer.subscribe(TOPIC)
 
         async def receive() -> None:

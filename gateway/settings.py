@@ -50,11 +50,17 @@ class TlsSettings(_Strict):
 
 
 class MqttSettings(_Strict):
-    """The upstream broker."""
+    """The upstream broker: TLS unless ``insecure_plaintext`` says otherwise."""
 
     host: str = "localhost"
-    port: int = Field(default=1883, ge=1, le=65535)
-    tls: TlsSettings | None = None
+    #: Default 8883 (MQTT over TLS), or 1883 with ``insecure_plaintext``.
+    port: int = Field(default=8883, ge=1, le=65535)
+    #: TLS with the system's CA store and the broker's host name checked; ``[mqtt.tls]``
+    #: names another CA or a client certificate.
+    tls: TlsSettings | None = Field(default_factory=TlsSettings)
+    #: Plain MQTT: the broker password, pickup codes and signed commands in clear. Only by
+    #: choice, and never with a password to a broker off this box.
+    insecure_plaintext: bool = False
     username: str | None = None
     password: SecretStr | None = None
     prefix: str = "cg/v1"
@@ -66,6 +72,24 @@ class MqttSettings(_Strict):
     #: Reconnect delay cap while the outbox holds messages, so a backlog drains soon after the
     #: broker returns.
     backlog_reconnect_max_s: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _plaintext_by_choice(self) -> MqttSettings:
+        if not self.insecure_plaintext:
+            if self.tls is None:
+                self.tls = TlsSettings()
+            return self
+        if "tls" in self.model_fields_set and self.tls is not None:
+            raise ValueError("[mqtt.tls] and insecure_plaintext = true: choose one")
+        self.tls = None
+        if "port" not in self.model_fields_set:
+            self.port = 1883
+        if self.password is not None and not _loopback(self.host):
+            raise ValueError(
+                f"a password is never sent in clear to {self.host}: remove "
+                "insecure_plaintext (TLS), or the password"
+            )
+        return self
 
 
 class OutboxSettings(_Strict):
@@ -259,6 +283,18 @@ class GatewayConfig(_Strict):
     @property
     def database(self) -> Path:
         return self.data_dir / "gateway.sqlite3"
+
+    def warnings(self) -> list[str]:
+        """What is allowed but unsafe (``gateway config check`` prints it)."""
+        found = []
+        if self.mqtt.insecure_plaintext:
+            found.append(
+                f"mqtt.insecure_plaintext: messages to {self.mqtt.host}:{self.mqtt.port} travel "
+                "in clear (pickup codes, resident ids, signed commands); use TLS in production"
+            )
+        if self.web.enabled and self.web.insecure_http:
+            found.append("web.insecure_http: console passwords travel in clear on the network")
+        return found
 
 
 def broker_address(url: str) -> tuple[str, int]:

@@ -67,8 +67,8 @@ class Uplink:
         self.client_id = settings.client_id or f"{topics.site}-{topics.gateway}"
         if settings.tls is None:
             log.warning(
-                "MQTT without TLS to %s:%d: anyone on the path can read and forge messages; "
-                "set [mqtt.tls] for production",
+                "MQTT without TLS to %s:%d (insecure_plaintext): anyone on the path can read "
+                "and forge messages",
                 settings.host,
                 settings.port,
             )

@@ -48,6 +48,8 @@ def gateway_config(
     operators = (
         f'[[commands.operators]]\nname = "hil"\npublic_key = "{public_key}"\n' if public_key else ""
     )
+    # The test's broker speaks plain MQTT on loopback, unless the test brings TLS.
+    plaintext = "" if "[mqtt.tls]" in mqtt_extra else "insecure_plaintext = true"
     return f"""
 site = "{SITE}"
 gateway_id = "{GATEWAY}"
@@ -61,6 +63,7 @@ port = {port}
 keepalive_s = 5
 reconnect_min_s = 0.1
 backlog_reconnect_max_s = 0.5
+{plaintext}
 {mqtt_extra}
 {operators}
 [[devices]]
@@ -119,7 +122,9 @@ class Upstream:
     """
 
     def __init__(self, port: int, settings: MqttSettings | None = None) -> None:
-        self.settings = settings or MqttSettings(host="127.0.0.1", port=port)
+        self.settings = settings or MqttSettings(
+            host="127.0.0.1", port=port, insecure_plaintext=True
+        )
         self.messages: list[ReceivedMessage] = []
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()

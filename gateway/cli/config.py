@@ -40,9 +40,12 @@ def config_check(
         "site": cfg.site,
         "gateway": cfg.gateway_id,
         "devices": [{"id": d.id, "kind": d.kind} for d in cfg.devices],
+        "warnings": cfg.warnings(),
     }
     # Plain output: an installer's check should not wait for rich.
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
         typer.echo(f"{file}: OK, {cfg.site}/{cfg.gateway_id}, {len(cfg.devices)} devices")
+    for warning in cfg.warnings():
+        typer.echo(f"{file}: warning: {warning}", err=True)

@@ -124,7 +124,9 @@ async def _broker(url: str | None) -> AsyncIterator[tuple[str, int]]:
 
 async def _demo(cfg: GatewayConfig, broker: str | None, duration: float | None, live: bool) -> None:
     async with _broker(broker) as (host, port):
-        cfg.mqtt = cfg.mqtt.model_copy(update={"host": host, "port": port, "tls": None})
+        cfg.mqtt = cfg.mqtt.model_copy(
+            update={"host": host, "port": port, "tls": None, "insecure_plaintext": True}
+        )
         platform = SimulatedPlatform(cfg, Topics(cfg.mqtt.prefix, cfg.site, cfg.gateway_id))
         platform.authorise()
         gateway = Gateway(cfg)

@@ -27,6 +27,7 @@ hardware = "simulated"
 time_scale = 60
 [mqtt]
 port = 1
+insecure_plaintext = true
 reconnect_max_s = 5
 [[devices]]
 kind = "gateway"

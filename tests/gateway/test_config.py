@@ -41,7 +41,7 @@ def test_unknown_keys_are_errors_with_what_is_allowed() -> None:
     found = problems(MINIMAL + "[mqtt]\nhots = 'x'\n")
     assert found == [
         "g.toml:mqtt.hots: unknown key (allowed: backlog_reconnect_max_s, "
-        "client_id, host, inflight, keepalive_s, password, port, prefix, "
+        "client_id, host, inflight, insecure_plaintext, keepalive_s, password, port, prefix, "
         "reconnect_max_s, reconnect_min_s, tls, username) (line 4)"
     ]
 
@@ -137,3 +137,21 @@ def test_the_console_is_not_served_in_plain_http_to_the_network() -> None:
     for fix in ('host = "127.0.0.1"', 'host = "0.0.0.0"\nbehind_tls_proxy = true',
                 'host = "0.0.0.0"\ninsecure_http = true'):  # fmt: skip
         assert parse_config(head + fix + "\n", "g.toml").web.enabled
+
+
+def test_mqtt_is_tls_unless_plaintext_is_chosen_and_never_a_password_in_clear() -> None:
+    head = 'site = "s"\ngateway_id = "g"\n[mqtt]\nhost = "mqtt.example.net"\n'
+    default = parse_config(head, "g.toml").mqtt
+    assert default.tls is not None and default.tls.ca_file is None and default.port == 8883
+    plain = parse_config(head + "insecure_plaintext = true\n", "g.toml")
+    assert plain.mqtt.tls is None and plain.mqtt.port == 1883
+    assert plain.warnings()[0].startswith("mqtt.insecure_plaintext: messages to mqtt.example.net")
+    with pytest.raises(ConfigError) as refused:
+        parse_config(head + 'insecure_plaintext = true\npassword = "pw"\n', "g.toml")
+    assert "a password is never sent in clear to mqtt.example.net" in str(refused.value.problems[0])
+    local = 'site = "s"\ngateway_id = "g"\n[mqtt]\nhost = "127.0.0.1"\n'
+    assert parse_config(local + 'insecure_plaintext = true\npassword = "pw"\n', "g.toml")
+    with pytest.raises(ConfigError, match="choose one"):
+        parse_config(
+            head + 'insecure_plaintext = true\n[mqtt.tls]\nca_file = "/ca.pem"\n', "g.toml"
+        )

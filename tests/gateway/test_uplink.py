@@ -44,7 +44,11 @@ async def test_drains_in_order_deletes_after_puback_and_survives_a_restart(
 ) -> None:
     # The gateway reconnects after 0.5-1 s; the recording observer sooner.
     settings = MqttSettings(
-        host="127.0.0.1", port=broker.port, reconnect_min_s=1.0, backlog_reconnect_max_s=1.0
+        host="127.0.0.1",
+        port=broker.port,
+        reconnect_min_s=1.0,
+        backlog_reconnect_max_s=1.0,
+        insecure_plaintext=True,
     )
     outbox = Outbox(Database(tmp_path / "g.sqlite3"))
     commands: list[tuple[str, bytes]] = []
@@ -100,7 +104,11 @@ async def test_offline_start_keeps_retrying_without_losing_anything(tmp_path: Pa
     from gateway.demo.broker import free_port
 
     settings = MqttSettings(
-        host="127.0.0.1", port=free_port(), reconnect_min_s=0.01, reconnect_max_s=0.05
+        host="127.0.0.1",
+        port=free_port(),
+        reconnect_min_s=0.01,
+        reconnect_max_s=0.05,
+        insecure_plaintext=True,
     )
     outbox = Outbox(Database(tmp_path / "g.sqlite3"))
     await outbox.put_envelope("t", envelope, Priority.EVENT)

@@ -15,7 +15,7 @@ from gateway.settings import MqttSettings
 
 
 async def roundtrip(host: str, port: int) -> bytes:
-    settings = MqttSettings(host=host, port=port)
+    settings = MqttSettings(host=host, port=port, insecure_plaintext=True)
     async with Observer(settings) as observer:
         await observer.subscribe("t/#")
         await observer.publish("t/1", b"hello")
@@ -44,7 +44,7 @@ async def test_without_mosquitto_or_the_demo_extra_the_demo_says_what_to_install
 async def test_mosquitto_keeps_retained_messages_across_a_restart(
     broker: MosquittoBroker,
 ) -> None:
-    settings = MqttSettings(host="127.0.0.1", port=broker.port)
+    settings = MqttSettings(host="127.0.0.1", port=broker.port, insecure_plaintext=True)
     async with Observer(settings) as observer:
         await observer.publish("r/1", b"kept", retain=True)
     broker.stop()
