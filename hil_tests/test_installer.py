@@ -127,7 +127,7 @@ def test_the_demo_on_a_real_configuration_leaves_its_database_untouched(tmp_path
     config = tmp_path / "gateway.toml"
     config.write_text(
         f'site = "s"\ngateway_id = "g"\ndata_dir = "{data}"\nhardware = "simulated"\n\n'
-        "[web]\nenabled = true\nport = 8080\n\n"  # the demo takes another port if busy
+        '[web]\nenabled = true\nhost = "127.0.0.1"\nport = 8080\n\n'  # or another port
         '[[devices]]\nkind = "gateway"\nid = "gateway"\n'
     )
     added = cli(
