@@ -13,10 +13,13 @@ The flow (every command signed, every reply durable):
 - ``deposit {size, class, delivery_ref}``: a free compartment of that class, of that size or
   the next larger, in its temperature band, opens; when its door has opened and closed the
   parcel is held and ``delivery_ready {compartment, delivery_ref, pickup_code}`` goes
-  upstream. Only a salted hash of the code stays on the gateway.
+  upstream. The code is unique among the held parcels; only its HMAC under ``codes.key``
+  (beside the database, not in it) stays on the gateway (:mod:`drivers.lockers.codes`).
 - ``open_for_pickup {delivery_ref, code}``: the compartment opens; when its door has opened
   and closed, ``collected`` carries the delivery's temperature record. Five wrong codes in
-  ten minutes lock the compartment out for a while (``compartment_locked_out``).
+  ten minutes lock the compartment out for a while (``compartment_locked_out``); each
+  lockout within a day lasts twice the last, and the third is ``pickup_code_attack``
+  (critical).
 - ``return_delivery {delivery_ref}``: opens a held parcel's compartment for the courier to
   take it back (``returned``, with its record).
 - The bank's keypad (optional, a matrix on the same board): a resident types the code and
@@ -25,7 +28,8 @@ The flow (every command signed, every reply durable):
 
 Events: ``delivery_ready``, ``collected``, ``returned``, ``deposit_cancelled``,
 ``uncollected`` (after each of ``reminder_hours``), ``wrong_code``,
-``compartment_locked_out``, ``keypad_locked_out``, ``pickup_refused``, ``door_held_open``,
+``compartment_locked_out``, ``keypad_locked_out``, ``pickup_code_attack``, ``pickup_refused``,
+``door_held_open``,
 ``door_forced`` (critical: opened without an unlock), ``cold_chain_excursion`` (warning
 after the grace period, critical after the limit or past a hard limit),
 ``cold_chain_restored``, ``sensor_fault``, ``sensor_recovered``.

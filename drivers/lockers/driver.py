@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from drivers.base import Reporter
+from drivers.lockers.codes import CodeVault
 from drivers.lockers.compartment import Compartment
 from drivers.lockers.config import (
     LockerBankConfig,
@@ -40,6 +41,8 @@ class LockerBank(DeliveryFlow, Driver):
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
         super().__init__(config, ctx)
         cfg = self.config
+        #: The bank's pickup codes, under ``codes.key`` beside the database.
+        self.codes = CodeVault(ctx.database.path.with_name("codes.key"))
         self._compartments: dict[str, Compartment] = {}
         for c in cfg.compartments:
             profile = CLASSES[c.temperature_class]

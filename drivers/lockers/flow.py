@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
-import secrets
 from typing import Any
 
 from drivers.lockers.attempts import Attempts
+from drivers.lockers.codes import CodeVault
 from drivers.lockers.compartment import Compartment, Grant, reading
 from drivers.lockers.config import (
     SIZES,
@@ -18,7 +17,7 @@ from drivers.lockers.config import (
     Size,
     TemperatureClass,
 )
-from drivers.lockers.records import COLLECTION, hash_code
+from drivers.lockers.records import CLOSED, COLLECTION
 from drivers.shiftbus import MatrixKeypad, ShiftRegisterBus
 from drivers.thermostat import (
     CLASSES,
@@ -41,6 +40,7 @@ class DeliveryFlow:
     _records: dict[str, TemperatureRecord]
     _keypad: MatrixKeypad | None
     _bus: ShiftRegisterBus | None
+    codes: CodeVault
 
     async def _remind(self, elapsed: float) -> None:
         """``uncollected`` reminders. A parcel's age is counted on the monotonic clock (and
@@ -72,17 +72,19 @@ class DeliveryFlow:
 
     async def _deposited(self, c: Compartment) -> None:
         """The courier's door closed: the parcel is held; issue its code."""
-        code = "".join(secrets.choice("0123456789") for _ in range(self.config.code_digits))
-        salt = secrets.token_bytes(16)
+        held = [
+            r.body for r in self.ctx.store.open_records(COLLECTION, CLOSED) if r.status == "held"
+        ]
+        code = self.codes.issue(self.config.code_digits, held)
         now = isoformat(self.ctx.clock.now())
-        # Committed before the event: a kill between the two re-announces the same code.
+        # Committed before the event: a kill between the two re-announces the same code
+        # (kept sealed until then).
         self._set_status(
             c,
             "held",
             deposited_at=now,
-            code_hash=hash_code(code, salt),
-            code_salt=salt.hex(),
-            pending_code=code,
+            code_hash=self.codes.digest(code),
+            pending_code=self.codes.seal(c.delivery or "", code),
             door_opened=False,
         )
         record = self.ctx.store.record(COLLECTION, c.delivery or "")
@@ -96,7 +98,7 @@ class DeliveryFlow:
             "info",
             compartment=c.cfg.id,
             delivery_ref=c.delivery,
-            pickup_code=body["pending_code"],
+            pickup_code=self.codes.open(c.delivery or "", body["pending_code"]),
             **{"class": c.cfg.temperature_class},
         )
         self._update(c, pending_code=None)  # from now on only the hash is kept
@@ -125,6 +127,7 @@ class DeliveryFlow:
             summary=summary,
             code_hash=None,
             code_salt=None,
+            pending_code=None,
         )
         self._release(c)
         await self._publish_occupancy()
@@ -286,8 +289,8 @@ class DeliveryFlow:
                 f"{until}; the property manager can help",
                 "code",
             )
-        if not await self._matches(args.delivery_ref, args.code):
-            failures, locked = attempts.failed()
+        if not self._matches(args.delivery_ref, args.code):
+            failures, locked, lockouts = attempts.failed()
             await self.ctx.publish_event(
                 "wrong_code",
                 "info",
@@ -296,6 +299,7 @@ class DeliveryFlow:
                 failures=failures,
                 source="command",
             )
+            await self._attack(lockouts, compartment=c.cfg.id, source="command")
             if locked:
                 await self.ctx.publish_event(
                     "compartment_locked_out",
@@ -308,13 +312,10 @@ class DeliveryFlow:
         await self._start_pickup(c)
         return {"compartment": c.cfg.id, "delivery_ref": args.delivery_ref}
 
-    async def _matches(self, ref: str, code: str) -> bool:
+    def _matches(self, ref: str, code: str) -> bool:
+        """Checked at once (an HMAC): nothing runs between the lockout check and the count."""
         record = self.ctx.store.record(COLLECTION, ref)
-        if record is None or "code_hash" not in record.body:
-            return False
-        salt = bytes.fromhex(record.body["code_salt"])
-        given = await asyncio.to_thread(hash_code, code, salt)
-        return hmac.compare_digest(record.body["code_hash"], given)
+        return record is not None and self.codes.matches(record.body, code)
 
     async def _start_pickup(self, c: Compartment) -> None:
         assert c.delivery is not None
@@ -338,7 +339,7 @@ class DeliveryFlow:
             record = self.ctx.store.record(COLLECTION, c.delivery)
             if record is None or record.status != "held":
                 continue
-            if await self._matches(c.delivery, code):
+            if self._matches(c.delivery, code):
                 if self._attempts(f"codes/{c.cfg.id}").locked_until():
                     await self.ctx.publish_event(
                         "pickup_refused", "info", compartment=c.cfg.id, reason="locked out"
@@ -346,10 +347,18 @@ class DeliveryFlow:
                     return
                 await self._start_pickup(c)
                 return
-        failures, locked = attempts.failed()
+        failures, locked, lockouts = attempts.failed()
         await self.ctx.publish_event("wrong_code", "info", failures=failures, source="keypad")
+        await self._attack(lockouts, source="keypad")
         if locked:
             await self.ctx.publish_event("keypad_locked_out", "warning", until=locked)
+
+    async def _attack(self, lockouts: int, **where: Any) -> None:
+        """Repeated lockouts within a day: someone is guessing codes (critical)."""
+        if lockouts >= Attempts.ATTACK_AFTER:
+            await self.ctx.publish_event(
+                "pickup_code_attack", "critical", lockouts_today=lockouts, **where
+            )
 
     @command(args=DeliveryArgs, actuating=True)
     async def return_delivery(self, args: DeliveryArgs) -> dict[str, Any]:

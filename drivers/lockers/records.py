@@ -3,20 +3,12 @@ never the code or its hash)."""
 
 from __future__ import annotations
 
-import hashlib
-
 from gateway.records import RecordSet
 
-__all__ = ["CLOSED", "COLLECTION", "DELIVERIES", "hash_code"]
+__all__ = ["CLOSED", "COLLECTION", "DELIVERIES"]
 
 COLLECTION = "deliveries"
 CLOSED = ("collected", "returned", "cancelled")
-_HASH_ITERATIONS = 50_000
-
-
-def hash_code(code: str, salt: bytes) -> str:
-    """The stored form of a pickup code (PBKDF2-SHA256)."""
-    return hashlib.pbkdf2_hmac("sha256", code.encode(), salt, _HASH_ITERATIONS).hex()
 
 
 #: Deliveries as the console and ``gateway deliveries`` show them: never the code, its hash

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +13,19 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 from pydantic import ValidationError
 
+from drivers.lockers.attempts import Attempts
+from drivers.lockers.codes import CodeVault
 from drivers.lockers.config import LockerBankConfig
-from drivers.lockers.records import hash_code
 from drivers.sensors import read_ds18b20
 from drivers.shiftbus import MatrixKeypad, ShiftRegisterBus
 from drivers.sim.lockers import BankModel
 from gateway.clock import ScaledClock
+from gateway.db import Database
+from gateway.devices import DriverContext
 from gateway.errors import DeviceUnavailable
+from gateway.outbox import Outbox
+from gateway.topics import Topics
+from tests.gateway.helpers import MockHardware, StubRuntime
 
 BUS = {"clock": 14, "data_out": 15, "latch": 7, "load": 0, "data_in": 1, "outputs": 16}
 
@@ -62,12 +70,30 @@ def test_bits_must_exist_on_the_board_and_not_be_shared() -> None:
         bank(CHILLED, {**CHILLED, "lock": 1, "door": 1, "cooling": 9})
 
 
-def test_codes_are_kept_only_as_salted_hashes() -> None:
+def test_codes_are_kept_as_keyed_hashes_unique_among_held_parcels(tmp_path: Path) -> None:
+    vault = CodeVault(tmp_path / "codes.key")
+    digest = vault.digest("123456")
+    assert (tmp_path / "codes.key").stat().st_mode & 0o777 == 0o600
+    assert digest == vault.digest("123456") != vault.digest("123457")
+    assert "123456" not in digest
+    # Another gateway's key (or none: a copy of the database alone) gives other digests.
+    assert CodeVault(tmp_path / "other.key").digest("123456") != digest
+    assert vault.matches({"code_hash": digest}, "123456")
+    assert not vault.matches({"code_hash": digest}, "123457")
+    # A code is never one a held parcel has: with 9 of the 10 one-digit codes taken, the
+    # tenth comes out every time.
+    held = [{"code_hash": vault.digest(str(n))} for n in range(9)]
+    assert {vault.issue(1, held) for _ in range(20)} == {"9"}
+    # The code waits sealed (bound to its delivery) until delivery_ready is durable.
+    sealed = vault.seal("D-1", "123456")
+    assert "123456" not in sealed and vault.open("D-1", sealed) == "123456"
+    with pytest.raises(ValueError, match="does not decrypt"):
+        vault.open("D-2", sealed)
+    # Parcels deposited before the vault keep working: PBKDF2 with their salt.
     salt = bytes(16)
-    assert hash_code("123456", salt) == hash_code("123456", salt)
-    assert hash_code("123456", salt) != hash_code("123457", salt)
-    assert hash_code("123456", salt) != hash_code("123456", b"\x01" * 16)
-    assert "123456" not in hash_code("123456", salt)
+    legacy = hashlib.pbkdf2_hmac("sha256", b"654321", salt, 50_000).hex()
+    assert vault.matches({"code_hash": legacy, "code_salt": salt.hex()}, "654321")
+    assert vault.open("D-3", "654321") == "654321"
 
 
 @pytest.fixture
@@ -167,3 +193,30 @@ def test_keypad_bits_are_checked_against_the_board() -> None:
                 "keypad": {"rows": [12, 13], "columns": [5, 6, 7]},
             }
         )
+
+
+def test_each_lockout_in_a_day_lasts_twice_the_last_and_the_third_is_an_attack(
+    tmp_path: Path,
+) -> None:
+    db = Database(tmp_path / "g.sqlite3")
+    hardware = MockHardware(tmp_path)
+    clock = ScaledClock(1)
+    config = bank(CHILLED)
+    ctx = DriverContext(
+        config=config, clock=clock, hardware=hardware, outbox=Outbox(db),
+        topics=Topics("cg/v1", "s", "g"), store=db.device_store("lockers"),
+        runtime=StubRuntime(), data_dir=tmp_path, database=db,
+    )  # fmt: skip
+    attempts = Attempts(ctx, "codes/C1", config)
+    lengths, lockouts = [], []
+    for _ in range(3):
+        for _ in range(config.max_wrong_codes - 1):
+            assert attempts.failed()[1] is None
+        _, until, count = attempts.failed()
+        assert until is not None
+        lengths.append(datetime.fromisoformat(until).timestamp() - clock.now().timestamp())
+        lockouts.append(count)
+        clock.jump(lengths[-1] + 1)  # wait the lockout out
+    assert lockouts == [1, 2, 3]  # the third within a day: reported as an attack
+    assert [round(x / config.lockout_s) for x in lengths] == [1, 2, 4]
+    hardware.close()
