@@ -21,6 +21,8 @@ from gateway.keyfile import read_or_create_key
 
 __all__ = ["CodeVault"]
 
+#: How a sealed code starts (a code from before the vault is plain digits).
+_SEALED = "sealed:"
 #: Codes kept before this vault: PBKDF2 with a salt (still checked, never issued).
 _LEGACY_ITERATIONS = 50_000
 
@@ -62,13 +64,14 @@ class CodeVault:
 
     def seal(self, ref: str, code: str) -> str:
         nonce = secrets.token_bytes(12)
-        return (nonce + AESGCM(self._secret()).encrypt(nonce, code.encode(), ref.encode())).hex()
+        sealed = nonce + AESGCM(self._secret()).encrypt(nonce, code.encode(), ref.encode())
+        return _SEALED + sealed.hex()
 
     def open(self, ref: str, sealed: str) -> str:
         """The code sealed for ``ref`` (a plain code from before the vault is returned)."""
-        if sealed.isdigit():
+        if not sealed.startswith(_SEALED):
             return sealed
-        blob = bytes.fromhex(sealed)
+        blob = bytes.fromhex(sealed.removeprefix(_SEALED))
         try:
             return AESGCM(self._secret()).decrypt(blob[:12], blob[12:], ref.encode()).decode()
         except InvalidTag:

@@ -140,7 +140,8 @@ class LockerBankConfig(DeviceConfig):
     max_wrong_codes: int = Field(default=5, ge=1)
     wrong_code_window_s: float = Field(default=600.0, gt=0)
     lockout_s: float = Field(default=1800.0, gt=0)
-    code_digits: int = Field(default=6, ge=4, le=10)
+    #: Eight digits: a keypad guess hits one of 50 held parcels once in two million.
+    code_digits: int = Field(default=8, ge=6, le=10)
     keypad: KeypadConfig | None = None
     deadband_c: float = Field(default=0.5, ge=0)
 
