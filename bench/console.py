@@ -25,6 +25,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,6 +33,7 @@ import httpx2
 import numpy as np
 from starlette.testclient import TestClient
 
+from bench.lag import lag_p99_ms
 from gateway.app import Gateway
 from gateway.config import load_config
 from gateway.history import History
@@ -128,7 +130,6 @@ def pages(console: Console, requests: int) -> None:
 
 async def lag(console: Console, gateway: Gateway, requests: int) -> None:
     path = "/devices/lockers-a?hours=168&compartment=C08"
-    loop = asyncio.get_running_loop()
     transport = httpx2.ASGITransport(app=console.app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://bench") as client:
         form = (await client.get("/login")).text
@@ -136,23 +137,13 @@ async def lag(console: Console, gateway: Gateway, requests: int) -> None:
         data = {"csrf": token, "name": "bench", "password": PASSWORD}
         await client.post("/login", data=data)
 
-        async def measured(work: object) -> float:
-            lags: list[float] = []
-            done = asyncio.Event()
+        async def measured(work: Callable[[], Awaitable[None]]) -> float:
+            async def repeated() -> None:
+                for _ in range(requests // 4):
+                    await work()
+                    await asyncio.sleep(0.01)
 
-            async def ticker() -> None:
-                while not done.is_set():
-                    start = loop.time()
-                    await asyncio.sleep(0.005)
-                    lags.append((loop.time() - start - 0.005) * 1000)
-
-            task = asyncio.create_task(ticker())
-            for _ in range(requests // 4):
-                await work()  # type: ignore[operator]
-                await asyncio.sleep(0.01)
-            done.set()
-            await task
-            return float(np.percentile(lags, 99))
+            return await lag_p99_ms(repeated)
 
         async def served() -> None:
             assert (await client.get(path)).status_code == 200

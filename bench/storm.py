@@ -22,12 +22,11 @@ import argparse
 import asyncio
 import logging
 import tempfile
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx2
-import numpy as np
 
+from bench.lag import lag_p99_ms
 from drivers.sim.gate import PHOTOGRAPHS
 from gateway.app import Gateway
 from gateway.config import load_config
@@ -64,25 +63,6 @@ async def enroll(http: httpx2.AsyncClient, n: int, person: str) -> None:
     assert response.status_code == 200, response.text[:500]
 
 
-async def lag_p99(work: Callable[[], Awaitable[object]]) -> float:
-    """The 99th percentile of a 5 ms timer's lateness (ms) while ``work`` runs."""
-    loop = asyncio.get_running_loop()
-    lags: list[float] = []
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        while not done.is_set():
-            start = loop.time()
-            await asyncio.sleep(0.005)
-            lags.append((loop.time() - start - 0.005) * 1000)
-
-    task = asyncio.create_task(ticker())
-    await work()
-    done.set()
-    await task
-    return float(np.percentile(lags, 99))
-
-
 async def storm(console: Console, logins: int, enrollments: int) -> None:
     manager = client(console, "10.1.0.1")
     assert await log_in(manager, "bench", PASSWORD) == 303
@@ -104,9 +84,9 @@ async def storm(console: Console, logins: int, enrollments: int) -> None:
             users._verify_now(users._dummy, "wrong password!")
             await asyncio.sleep(0)
 
-    base = await lag_p99(idle)
-    stormed = await lag_p99(served)
-    inline = await lag_p99(on_the_loop)
+    base = await lag_p99_ms(idle)
+    stormed = await lag_p99_ms(served)
+    inline = await lag_p99_ms(on_the_loop)
     print(f"event loop lag p99, idle (baseline)              {base:7.1f} ms")
     print(
         f"  {logins} logins + {enrollments} enrollments, as served    {stormed:7.1f} ms"

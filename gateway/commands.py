@@ -105,23 +105,25 @@ class CommandRouter:
     def register(self, device_id: str, driver: Driver) -> None:
         self._drivers[device_id] = (driver, driver.command_specs())
 
-    def _signer(self, topic: str, payload: bytes) -> str | None:
+    def _signer(self, topic: str, payload: bytes) -> tuple[str | None, dict[str, Any] | None]:
         """The operator whose signature the payload carries, checked before any budget (an
-        Ed25519 verification costs tens of microseconds); ``None`` for anything else."""
+        Ed25519 verification costs tens of microseconds), and the payload when it parsed
+        cleanly on the way; ``(None, None)`` for a payload without ``sig``."""
         if b'"sig"' not in payload or len(payload) > self._settings.max_payload_bytes:
-            return None
+            return None, None
         try:
             body = json.loads(payload)
             if not isinstance(body, dict) or _insane(body) is not None:
-                return None
+                return None, None
             signature = base64.b64decode(body["sig"], validate=True)
             message = canonical_bytes(topic, body)
         except (KeyError, TypeError, ValueError, RecursionError, binascii.Error):
-            return None
-        return next(
+            return None, None
+        signer = next(
             (name for name, key in self._keys.items() if _verifies(key, signature, message)),
             None,
         )
+        return signer, body
 
     def _allowed(self, topic: str, signer: str | None) -> bool:
         """Signed commands within their operator's budget; everything else per device topic
@@ -146,7 +148,7 @@ class CommandRouter:
         and the count appears in the gateway's statistics.
         """
         self.received += 1
-        signer = self._signer(topic, payload)
+        signer, parsed = self._signer(topic, payload)
         if not self._allowed(topic, signer):
             self.limited += 1
             now = time.monotonic()
@@ -161,7 +163,7 @@ class CommandRouter:
             return Reply(id="invalid", ok=False, error=error)
         command_id = "invalid"
         try:
-            body = self._parse(payload)
+            body = parsed if parsed is not None else self._parse(payload)
             if isinstance(body.get("id"), str) and Topics.valid_segment(body["id"]):
                 command_id = body["id"]
             reply = await self._execute(topic, body, signer)

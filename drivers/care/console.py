@@ -25,10 +25,11 @@ class CareView:
         state, t = view.state, view.telemetry
         unit = state.get("unit", "?")
         call = state.get("call", t.get("call", "none"))
+        smoke = bool(state.get("smoke") or t.get("smoke"))
         visit = None
         if call == "calling":
             visit = f"emergency call from {unit}, not yet answered"
-        elif state.get("smoke") or t.get("smoke"):
+        elif smoke:
             visit = f"smoke detected at {unit}"
         elif state.get("welfare_due"):
             visit = f"no sign of life at {unit} since {_when(state.get('welfare_since'))}"
@@ -40,7 +41,7 @@ class CareView:
                 Line(f"Home {unit} · {calls.get(str(call), 'no call')}"),
                 Line(f"Last activity: {_when(t.get('last_activity'))}", small=True),
             ],
-            "smoke detected" if (state.get("smoke") or t.get("smoke")) else None,
+            "smoke detected" if smoke else None,
             visit,
         )
 

@@ -27,7 +27,9 @@ WELFARE_EVERY_S = 60.0
 
 
 class CarePoint(Driver):
-    """One home's emergency call button, smoke detector and activity sensors."""
+    """One home's emergency call button, smoke detector and activity sensors. It acts on
+    nothing in the home (no safe state to take); the LED tells the call's state again after a
+    restart."""
 
     kind = "care_point"
     config_model = CareConfig
@@ -125,9 +127,6 @@ class CarePoint(Driver):
         task = asyncio.get_running_loop().create_task(handler())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def safe_state(self) -> None:
-        """Nothing here acts on the home; the LED keeps telling the truth after a restart."""
 
     def close(self) -> None:
         for task in self._tasks:
