@@ -239,7 +239,15 @@ class Driver(ABC):
         """Put every output in its safe state (called on stop and after a crash)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
-        """Release the gpiozero devices."""
+        """Release the gpiozero devices (``run()`` acquires them again: the supervisor runs
+        the same object after a crash)."""
+
+    def crashed(self) -> None:
+        """Called by the supervisor when ``run()`` raised, before it runs it again: the
+        outputs' safe state, then ``close()``. A kind whose outputs must hold through a
+        restart (a maglock that stays locked) keeps them here and releases the rest."""
+        self.safe_state()
+        self.close()
 
     @classmethod
     def command_specs(cls) -> dict[str, CommandSpec]:

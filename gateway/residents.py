@@ -166,18 +166,34 @@ class Residents:
         ]
 
     def templates(
-        self, now: datetime | None = None, *, everyone: bool = False
+        self,
+        now: datetime | None = None,
+        *,
+        everyone: bool = False,
+        unreadable: list[str] | None = None,
     ) -> dict[str, list[Templates]]:
         """The templates of every resident allowed in at ``now`` (``everyone``: suspended
-        and out-of-date residents too, so that a door can say why it refuses them)."""
+        and out-of-date residents too, so that a door can say why it refuses them).
+
+        A template that does not decrypt is a :class:`StorageError`; with ``unreadable``,
+        its resident is left out instead (until enrolled again) and named in that list."""
         now = now or datetime.now(UTC)
         allowed = {r.id for r in self.all() if everyone or r.allowed_at(now)}
         found: dict[str, list[Templates]] = {}
+        broken: set[str] = set()
         for resident, n, blob in self._db.conn.execute(
             "SELECT resident, n, blob FROM templates ORDER BY resident, n"
         ):
-            if resident in allowed:
+            if resident not in allowed or resident in broken:
+                continue
+            try:
                 found.setdefault(resident, []).append(self._open(resident, n, blob))
+            except StorageError:
+                if unreadable is None:
+                    raise
+                broken.add(resident)
+                found.pop(resident, None)
+                unreadable.append(resident)
         return found
 
     def photos(self, resident: str) -> list[bytes]:

@@ -1,8 +1,8 @@
 """Runs each driver as a supervised task.
 
 A crash marks the device unavailable, publishes a ``driver_crashed`` event, puts the driver's
-outputs in their safe state and restarts it with exponential backoff, while every other
-device keeps running.
+outputs in their safe state (or holds them: :meth:`Driver.crashed`) and restarts it with
+exponential backoff, while every other device keeps running.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ async def supervise(
             log.info("driver %s finished", ctx.device_id)
             return
         except asyncio.CancelledError:
-            _make_safe(driver)
+            _make_safe(driver, crashed=False)
             raise
         except Exception as err:
-            _make_safe(driver)
+            _make_safe(driver, crashed=True)
             log.exception("driver %s crashed; restarting in %.0f s", ctx.device_id, delay)
             if time.monotonic() - started > restart_max_s:
                 delay = restart_min_s
@@ -50,9 +50,12 @@ async def supervise(
         delay = min(delay * 2, restart_max_s)
 
 
-def _make_safe(driver: Driver) -> None:
+def _make_safe(driver: Driver, *, crashed: bool) -> None:
     try:
-        driver.safe_state()
-        driver.close()
+        if crashed:
+            driver.crashed()
+        else:
+            driver.safe_state()
+            driver.close()
     except Exception:
         log.exception("driver %s: could not reach its safe state", driver.ctx.device_id)

@@ -17,6 +17,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from drivers.sim import control_socket
+from drivers.sim.control import request
 from gateway.mqtt import Observer, ReceivedMessage
 from gateway.settings import MqttSettings
 from gateway.topics import Topics
@@ -200,3 +202,32 @@ def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+async def crash_and_recover(
+    process: GatewayProcess, upstream: Upstream, device: str, timeout: float = 120.0
+) -> list[str]:
+    """Break every GPIO line ``device`` is wired to (the simulator's ``gpio_fault``) until its
+    driver crashes, heal them, and return once the supervisor runs it again (its state says
+    available); the lines that were broken."""
+
+    def running() -> int:
+        states = [e for e in upstream.envelopes("state") if e["device"] == device]
+        return sum(1 for e in states if e["data"].get("available") is True)
+
+    def crashes() -> list[dict[str, Any]]:
+        return [
+            e
+            for e in upstream.envelopes("event")
+            if e["device"] == device and e["data"]["event"] == "driver_crashed"
+        ]
+
+    sock = control_socket(process.config_file.parent / "data")
+    seen = len(crashes())
+    broken = await request(sock, {"model": device, "action": "gpio_fault"})
+    await upstream.wait_for(lambda: len(crashes()) > seen, timeout=30)
+    before = running()
+    await request(sock, {"model": device, "action": "gpio_fault", "args": {"failed": False}})
+    await upstream.wait_for(lambda: running() > before, timeout=timeout)
+    pins: list[str] = broken["pins"]
+    return pins

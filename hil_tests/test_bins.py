@@ -12,7 +12,7 @@ import pytest
 from drivers.sim import control_socket
 from drivers.sim.control import request
 from gateway.demo.broker import MosquittoBroker
-from hil_tests.harness import GatewayProcess, Upstream, gateway_config
+from hil_tests.harness import GatewayProcess, Upstream, crash_and_recover, gateway_config
 
 BINS = """
 [simulation]
@@ -172,3 +172,19 @@ async def test_fire_and_a_lid_left_open(
         assert events(upstream, "bin-1", "fire_suspected") == []
     finally:
         process.close()
+
+
+async def test_a_crashed_bin_driver_is_restarted_and_reports_again(
+    complex_: GatewayProcess, upstream: Upstream
+) -> None:
+    await upstream.wait_for(
+        lambda: [e for e in upstream.envelopes("telemetry") if e["device"] == "bin-1"], timeout=20
+    )
+    lines = await crash_and_recover(complex_, upstream, "bin-1")
+    assert set(lines) >= {"GPIO17", "GPIO27"}, lines
+    await request(
+        world(complex_), {"model": "bin-1", "action": "set", "args": {"fill_percent": 90}}
+    )
+    full = await upstream.wait_for(lambda: events(upstream, "bin-1", "bin_full"), timeout=40)
+    assert full[0]["data"]["fill_percent"] >= 80
+    assert not events(upstream, "bin-2", "driver_crashed")  # the other bin never stopped

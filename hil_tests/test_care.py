@@ -17,7 +17,7 @@ from drivers.sim import control_socket
 from drivers.sim.control import request
 from gateway.commands import sign_command
 from gateway.demo.broker import MosquittoBroker
-from hil_tests.harness import TOPICS, GatewayProcess, Upstream, gateway_config
+from hil_tests.harness import TOPICS, GatewayProcess, Upstream, crash_and_recover, gateway_config
 
 HOME = "care-1a"
 
@@ -228,3 +228,15 @@ async def test_a_silent_care_point_goes_offline_then_critical_and_comes_back(
     back = await upstream.wait_for(lambda: events(upstream, "care_point_online"), timeout=10)
     assert back[0]["offline_s"] >= 600
     await upstream.wait_for(lambda: states(upstream)[-1]["available"])
+
+
+async def test_a_crashed_care_point_is_restarted_and_a_call_still_gets_through(
+    home: GatewayProcess, upstream: Upstream
+) -> None:
+    await started(home, upstream)
+    lines = await crash_and_recover(home, upstream, HOME)
+    assert {"GPIO20", "GPIO21"} <= set(lines), lines
+    await world(home, "press")
+    call = (await upstream.wait_for(lambda: events(upstream, "emergency_call"), timeout=5))[0]
+    assert call["severity"] == "critical" and call["unit"] == "1A"
+    await led(home, "blinking")

@@ -79,6 +79,15 @@ async def world(process: GatewayProcess, action: str, **args: Any) -> Any:
     return await request(sock, {"model": DOOR, "action": action, "args": args})
 
 
+async def walked_through(process: GatewayProcess, passages: int) -> None:
+    """Wait (at most 4 s) until ``passages`` people have walked through the door."""
+    for _ in range(40):
+        if (await world(process, "get"))["passages"] == passages:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not {passages} passages: {await world(process, 'get')}")
+
+
 async def walk_up(process: GatewayProcess, faces: Path, person: str, *numbers: int) -> None:
     photos = [str(faces / "people" / person / f"{n:02d}.jpg") for n in numbers]
     await world(process, "walk_up", photos=photos, seconds=3)
@@ -102,6 +111,23 @@ async def started(process: GatewayProcess, upstream: Upstream) -> None:
     )
 
 
+async def crash_and_restart(process: GatewayProcess, upstream: Upstream) -> dict[str, Any]:
+    """Fail the camera, check the lock while the driver is down, heal it, and return once the
+    door runs again; the state seen while it was down."""
+
+    def running() -> int:
+        states = [e for e in upstream.envelopes("state") if e["device"] == DOOR]
+        return sum(1 for e in states if e["data"].get("available") is True)
+
+    before = running()
+    await world(process, "camera_fault")
+    await upstream.wait_for(lambda: events(upstream, "driver_crashed"))
+    down: dict[str, Any] = await world(process, "get")
+    await world(process, "camera_fault", failed=False)
+    await upstream.wait_for(lambda: running() > before, timeout=120)
+    return down
+
+
 async def test_a_resident_walks_in_and_the_door_relocks_when_it_closes(
     gate: GatewayProcess, upstream: Upstream, faces: Path
 ) -> None:
@@ -111,12 +137,7 @@ async def test_a_resident_walks_in_and_the_door_relocks_when_it_closes(
     await walk_up(gate, faces, "John_Salley", 7, 8)
     granted = (await upstream.wait_for(lambda: events(upstream, "access_granted")))[0]
     assert granted["resident_id"] == "R1" and granted["distance"] < 0.5
-    for _ in range(40):
-        state = await world(gate, "get")
-        if state["passages"] == 1:
-            break
-        await asyncio.sleep(0.1)
-    assert state["passages"] == 1
+    await walked_through(gate, 1)
     await asyncio.sleep(0.2)
     # Relocked as soon as the door closed, long before strike_seconds (5 s) ran out.
     assert not (await world(gate, "get"))["released"]
@@ -198,18 +219,9 @@ async def test_after_a_crash_the_restarted_door_works_again(
     and obeys a signed unlock after the camera failed and came back."""
     enroll(gate, faces, "R1", "John_Salley")
     await started(gate, upstream)
-
-    def running() -> int:
-        states = [e for e in upstream.envelopes("state") if e["device"] == DOOR]
-        return sum(1 for e in states if e["data"].get("available") is True)
-
-    await world(gate, "camera_fault")
-    await upstream.wait_for(lambda: events(upstream, "driver_crashed"))
-    before = running()
-    await world(gate, "camera_fault", failed=False)
     # The supervisor's restart delay and the recognizers loading their models (a while on a
     # busy machine): the door says when it runs again.
-    await upstream.wait_for(lambda: running() > before, timeout=120)
+    await crash_and_restart(gate, upstream)
     await walk_up(gate, faces, "John_Salley", 7, 8)
     try:
         granted = await upstream.wait_for(lambda: events(upstream, "access_granted"), timeout=60)
@@ -224,10 +236,10 @@ async def test_after_a_crash_the_restarted_door_works_again(
     assert len(crashes) == 1, crashes  # one crash, then a door that runs
 
 
-async def test_a_fail_safe_door_holds_while_running_and_opens_when_the_driver_fails(
+async def test_a_maglock_stays_locked_through_a_restart_and_the_fire_panel_releases_it(
     gate: GatewayProcess, upstream: Upstream, key_pair: tuple[Any, str]
 ) -> None:
-    configure(gate, extra='lock_type = "fail_safe"')
+    configure(gate, extra='lock_type = "fail_safe"\nfire_release_pin = 23')
     await started(gate, upstream)
     state = await world(gate, "get")
     assert state["strike_energised"] and not state["released"]  # the maglock holds
@@ -237,12 +249,65 @@ async def test_a_fail_safe_door_holds_while_running_and_opens_when_the_driver_fa
     assert (await world(gate, "get"))["released"]
     await asyncio.sleep(2.5)
     assert not (await world(gate, "get"))["released"]  # locked again after 2 s
-    await world(gate, "camera_fault")
-    await upstream.wait_for(
-        lambda: [e for e in upstream.envelopes("event") if e["data"]["event"] == "driver_crashed"]
-    )
-    # Its safe state is de-energised: for a maglock, open (fire codes).
+    # ``while_restarting = "hold"`` (the default): locked while the driver restarts.
+    down = await crash_and_restart(gate, upstream)
+    assert down["strike_energised"] and not down["released"]
+    assert not (await world(gate, "get"))["released"]
+
+    await world(gate, "fire_alarm", active=True)
+    fire = (await upstream.wait_for(lambda: events(upstream, "fire_release")))[0]
+    assert fire["severity"] == "critical"
     assert (await world(gate, "get"))["released"]
+    await world(gate, "force")  # everyone leaves: not a forced door
+    await asyncio.sleep(1)
+    assert (await world(gate, "get"))["released"] and not events(upstream, "door_forced")
+    await world(gate, "close")
+    await world(gate, "fire_alarm", active=False)
+    await upstream.wait_for(lambda: events(upstream, "fire_release_cleared"))
+    assert not (await world(gate, "get"))["released"]
+    assert "intact" in gateway_cli(gate, "audit", "verify")
+
+
+async def test_a_maglock_set_to_release_opens_while_its_driver_restarts(
+    gate: GatewayProcess, upstream: Upstream
+) -> None:
+    configure(gate, extra='lock_type = "fail_safe"\nwhile_restarting = "release"')
+    await started(gate, upstream)
+    assert not (await world(gate, "get"))["released"]
+    await world(gate, "camera_fault")
+    await upstream.wait_for(lambda: events(upstream, "driver_crashed"))
+    assert (await world(gate, "get"))["released"]  # de-energised: a maglock opens
+
+
+async def test_bad_frames_an_unreadable_template_and_a_failed_audit_write_are_skipped(
+    gate: GatewayProcess, upstream: Upstream, faces: Path
+) -> None:
+    import sqlite3
+
+    enroll(gate, faces, "R1", "John_Salley")
+    enroll(gate, faces, "R2", "John_Savage")
+    data = gate.config_file.parent / "data"
+    with sqlite3.connect(data / "gateway.sqlite3") as db:  # a template gone bad on disk
+        db.execute("UPDATE templates SET blob = zeroblob(2060) WHERE resident = 'R2'")
+    await started(gate, upstream)
+    unreadable = (await upstream.wait_for(lambda: events(upstream, "template_unreadable")))[0]
+    assert unreadable["resident_id"] == "R2" and "enroll" in unreadable["fix"]
+
+    await world(gate, "garbage_frames", count=25)
+    bad = (await upstream.wait_for(lambda: events(upstream, "bad_frame")))[0]
+    assert bad["severity"] == "warning" and bad["problem"]
+
+    blocker = data / "audit.tmp"  # the audit head cannot be written
+    blocker.mkdir()
+    await walk_up(gate, faces, "John_Salley", 7, 8)
+    granted = (await upstream.wait_for(lambda: events(upstream, "access_granted")))[0]
+    assert granted["resident_id"] == "R1"
+    failed = (await upstream.wait_for(lambda: events(upstream, "audit_write_failed")))[0]
+    assert failed["severity"] == "critical"
+    assert failed["entry"] == failed["entry"] | {"action": "access_granted", "subject": "R1"}
+    blocker.rmdir()
+    await walked_through(gate, 1)
+    assert not events(upstream, "driver_crashed")
 
 
 async def test_welfare_check_fires_after_the_time_scaled_period(
@@ -305,7 +370,7 @@ async def test_an_unconfident_match_waits_for_a_signed_approval(
     gate: GatewayProcess, upstream: Upstream, faces: Path, key_pair: tuple[Any, str]
 ) -> None:
     # Every match counts as unconfident here, so every entry needs upstream's approval.
-    configure(gate, extra='second_factor = "approval"\nconfident_distance = 0.01')
+    configure(gate, extra='second_factor = "unconfident"\nconfident_distance = 0.01')
     enroll(gate, faces, "R1", "John_Salley")
     await started(gate, upstream)
     await walk_up(gate, faces, "John_Salley", 7, 8)

@@ -16,7 +16,7 @@ from drivers.sim.control import request
 from gateway.commands import sign_command
 from gateway.demo.broker import MosquittoBroker
 from gateway.mqtt import Observer
-from hil_tests.harness import TOPICS, GatewayProcess, Upstream, gateway_config
+from hil_tests.harness import TOPICS, GatewayProcess, Upstream, crash_and_recover, gateway_config
 
 STATIONS = """
 [simulation]
@@ -284,3 +284,27 @@ async def test_a_signed_valve_close_gets_through_a_flood_of_unsigned_commands(
         f"20,000 unsigned commands (published in {flood_done - closer_started:.1f} s)"
     )
     assert applied_s < 1.0
+
+
+async def test_a_crashed_station_is_restarted_counts_again_and_its_valve_obeys(
+    stations: GatewayProcess, upstream: Upstream, key_pair: tuple[Any, str]
+) -> None:
+    stations.start()
+    await upstream.wait_for(lambda: telemetry(upstream, "water-1"), timeout=20)
+    await quiet(stations)
+    lines = await crash_and_recover(stations, upstream, "water-1")
+    assert {"GPIO23", "GPIO24", "GPIO25"} <= set(lines), lines
+    counted = max(t["litres_total"] for t in telemetry(upstream, "water-1"))
+    await request(sock(stations), {"model": "water-1", "action": "pulses", "args": {"count": 900}})
+    await upstream.wait_for(
+        lambda: any(
+            t["litres_total"] == round(counted + 2, 3) for t in telemetry(upstream, "water-1")
+        )
+    )
+    topic = TOPICS.command("water-1", "valve_close")
+    await upstream.send("water-1", "valve_close", sign_command(key_pair[0], topic, "close-1", {}))
+    closed = await upstream.wait_for(lambda: upstream.replies().get("close-1"))
+    assert closed["ok"], closed
+    assert not (await request(sock(stations), {"model": "water-1", "action": "get"}))["valve_open"]
+    crashed = [e for e in upstream.envelopes("event") if e["data"]["event"] == "driver_crashed"]
+    assert {e["device"] for e in crashed} == {"water-1"}  # the other station kept running

@@ -16,11 +16,33 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from vision import MAX_PIXELS
 from vision.errors import VisionError
 from vision.faces import Image
 from vision.urls import without_credentials
 
-__all__ = ["FrameSource", "Replay", "VideoCapture"]
+__all__ = ["FrameSource", "Replay", "VideoCapture", "frame_problem"]
+
+
+#: The smallest frame worth deciding (a face needs tens of pixels).
+MIN_SIDE = 32
+
+
+def frame_problem(frame: object) -> str | None:
+    """Why ``frame`` is not an RGB picture a recognizer can take (``None``: it is). A camera
+    or a stream is outside input: a driver glitch can hand out anything."""
+    if not isinstance(frame, np.ndarray):
+        return f"not a picture but {type(frame).__name__}"
+    if frame.dtype != np.uint8:
+        return f"pixels of {frame.dtype}, not 8-bit"
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        return f"shape {frame.shape}, not height x width x 3 (RGB)"
+    height, width = frame.shape[:2]
+    if min(height, width) < MIN_SIDE:
+        return f"{width}x{height} pixels, smaller than {MIN_SIDE}x{MIN_SIDE}"
+    if height * width > MAX_PIXELS:
+        return f"{width}x{height} pixels, more than {MAX_PIXELS:,}"
+    return None
 
 
 class FrameSource(Protocol):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ImageTooLarge", "VisionError"]
+__all__ = ["ImageTooLarge", "RecognizerDied", "VisionError"]
 
 
 class VisionError(Exception):
@@ -17,3 +17,7 @@ class ImageTooLarge(VisionError):
         super().__init__(f"{name}: {reason}")
         #: What is wrong, without the file's name.
         self.reason = reason
+
+
+class RecognizerDied(VisionError):
+    """The recognizer's child process is gone (killed, or out of memory): start another."""

@@ -16,7 +16,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from vision.enrollment import Decision, Policy, Recognizer, Templates
-from vision.errors import VisionError
+from vision.errors import RecognizerDied, VisionError
 from vision.faces import Image
 
 __all__ = ["RecognizerProcess"]
@@ -92,8 +92,10 @@ class RecognizerProcess:
                 self._conn.send((request, payload))
                 status, answer = self._conn.recv()
             except (EOFError, OSError, BrokenPipeError) as err:
-                raise VisionError(f"the recognizer process died: {err}") from err
-        if status != "ok":
+                raise RecognizerDied(
+                    f"the recognizer process died: {err or 'pipe closed'}"
+                ) from err
+        if status != "ok":  # this request failed; the child serves the next one
             raise VisionError(str(answer))
         return answer
 

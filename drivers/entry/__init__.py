@@ -21,8 +21,9 @@ a grant or an exit request), ``door_held_open``, ``exit_request``, ``welfare_che
 (resident_id, unit, last_seen, unseen_h: a resident marked for it, whose home has no care
 point, not seen for their own period or ``welfare_check_h``; once per period; see
 :mod:`gateway.welfare`), ``welfare_check_cleared`` and ``approval_requested`` (request_id,
-resident_id, distance: with ``second_factor = "approval"``, a match that is not confident
-waits for a signed ``approve {request_id}``). Grants and denials are also written to the
+resident_id, distance: with ``second_factor = "unconfident"``, a match that is not confident,
+with ``"always"`` every match, waits for a signed ``approve {request_id}``, which checks the
+resident's status and dates again when it is applied). Grants and denials are also written to the
 audit log. Signed commands: ``unlock {seconds}``, ``approve``, and the residents'
 ``enroll_resident`` (photos as base64 JPEGs), ``remove_resident``, ``suspend_resident``,
 ``resume_resident``: the same code as ``gateway residents …``, audited as ``upstream``.

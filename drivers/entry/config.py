@@ -29,6 +29,15 @@ class EntryConfig(DeviceConfig):
     exit_pin: Pin | None = None
     #: ``fail_secure``: locked without power (a strike); ``fail_safe``: open without power.
     lock_type: str = Field(default="fail_secure", pattern="^(fail_secure|fail_safe)$")
+    #: What the lock does while its driver restarts after a crash: ``hold`` keeps it locked
+    #: (a maglock stays powered; free egress comes from the hardware: the exit button and
+    #: the fire panel wired into the lock's power, and power loss); ``release`` drops the
+    #: relay (a ``fail_safe`` maglock opens, a ``fail_secure`` strike stays locked).
+    while_restarting: str = Field(default="hold", pattern="^(hold|release)$")
+    #: The fire panel's alarm contact, to ground: closed (low) in normal times, open on alarm
+    #: (a cut wire counts as an alarm). While it is open the door is released and held open
+    #: for everyone: critical ``fire_release``, then ``fire_release_cleared``.
+    fire_release_pin: Pin | None = None
     strike_seconds: float = Field(default=5.0, gt=0, le=60)
     door_held_open_s: float = Field(default=30.0, gt=0)
     #: Frames a second the camera is read at.
@@ -56,9 +65,10 @@ class EntryConfig(DeviceConfig):
     unknown_face_interval_s: float = Field(default=60.0, ge=0)
     #: Residents marked for a welfare check, unseen for this many hours: ``welfare_check_due``.
     welfare_check_h: float = Field(default=48.0, gt=0)
-    #: ``approval``: a match whose SFace distance is above ``confident_distance`` opens only
-    #: when upstream answers ``approval_requested`` with a signed ``approve`` in time.
-    second_factor: str = Field(default="none", pattern="^(none|approval)$")
+    #: ``unconfident``: a match whose SFace distance is above ``confident_distance`` opens
+    #: only when upstream answers ``approval_requested`` with a signed ``approve`` in time;
+    #: ``always``: every grant waits for that approval; ``off``: recognition alone opens.
+    second_factor: str = Field(default="off", pattern="^(off|unconfident|always)$")
     confident_distance: float = Field(default=0.35, gt=0, le=2)
     approval_timeout_s: float = Field(default=60.0, gt=0, le=3600)
 

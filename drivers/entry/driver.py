@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import math
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -16,12 +17,13 @@ from drivers.base import Reporter
 from drivers.entry.config import ApproveArgs, EntryConfig, UnlockArgs
 from drivers.entry.enrollment import ResidentCommands
 from gateway.devices import DeviceConfig, Driver, DriverContext, command
-from gateway.errors import CommandRejected, DeviceUnavailable
+from gateway.errors import CommandRejected, DeviceUnavailable, StorageError
 from gateway.messages import new_ulid
 from gateway.residents import Residents
 from gateway.welfare import Watched, announce, homes_watched, period_of
-from vision.camera import FrameSource
+from vision.camera import FrameSource, frame_problem
 from vision.enrollment import Decision, Policy
+from vision.errors import RecognizerDied, VisionError
 from vision.faces import Image
 from vision.tracker import Agreement
 from vision.worker import RecognizerProcess
@@ -30,6 +32,8 @@ __all__ = ["EntryController"]
 
 #: How long the recognizer processes may take to load their models.
 RECOGNIZER_START_S = 120.0
+#: ``bad_frame`` is reported at most once in this many seconds (with the count since).
+BAD_FRAME_INTERVAL_S = 60.0
 
 
 class EntryController(ResidentCommands, Driver):
@@ -40,6 +44,7 @@ class EntryController(ResidentCommands, Driver):
     config: EntryConfig
 
     _strike: DigitalOutputDevice | None = None
+    _fire_input: DigitalInputDevice | None = None
     _worker: concurrent.futures.ThreadPoolExecutor | None = None
 
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
@@ -61,6 +66,10 @@ class EntryController(ResidentCommands, Driver):
         self._resident_count = 0
         self._approvals: dict[str, tuple[str, float | None, float]] = {}
         self._last_frame: Image | None = None
+        self._fire = False
+        self._bad_frames = 0
+        self._bad_frame_at = -math.inf
+        self._unreadable: set[str] = set()
 
     # -- the relay ---------------------------------------------------------------------------
 
@@ -76,6 +85,8 @@ class EntryController(ResidentCommands, Driver):
             self._strike.value = on
 
     def _lock(self) -> None:
+        if self._fire:
+            return  # released for everyone until the fire panel clears
         self._unlocked_until = -math.inf
         self._grant_opened = False
         self._granted = None
@@ -96,7 +107,20 @@ class EntryController(ResidentCommands, Driver):
 
     def close(self) -> None:
         self.safe_state()
-        for part in ("_strike", "_door", "_exit"):
+        self._release(("_strike", "_door", "_exit", "_fire_input"))
+
+    def crashed(self) -> None:
+        """``while_restarting = "hold"``: the lock stays locked (its relay kept, energised
+        for a maglock) through the supervised restart; everything else is released."""
+        if self.config.while_restarting == "release":
+            super().crashed()
+            return
+        self._fire = False
+        self._lock()
+        self._release(("_door", "_exit", "_fire_input"))
+
+    def _release(self, parts: tuple[str, ...]) -> None:
+        for part in parts:
             device = getattr(self, part, None)
             if device is not None:
                 device.close()
@@ -125,6 +149,11 @@ class EntryController(ResidentCommands, Driver):
         self._exit = (
             DigitalInputDevice(cfg.exit_pin, pull_up=True, pin_factory=ctx.pins)
             if cfg.exit_pin is not None
+            else None
+        )
+        self._fire_input = (
+            DigitalInputDevice(cfg.fire_release_pin, pull_up=True, pin_factory=ctx.pins)
+            if cfg.fire_release_pin is not None
             else None
         )
         self._lock()
@@ -160,8 +189,7 @@ class EntryController(ResidentCommands, Driver):
                 tg.create_task(self._door_loop(), name=f"{cfg.id}-door")
                 tg.create_task(self._housekeeping(), name=f"{cfg.id}-housekeeping")
         finally:
-            camera.close()
-            self.close()
+            camera.close()  # the rest: close() on a stop, crashed() after a crash
 
     async def _reload(self) -> None:
         """Load the gallery again when the residents changed (everyone enrolled: status and
@@ -170,7 +198,19 @@ class EntryController(ResidentCommands, Driver):
         if residents.version == self._version:
             return
         self._version = residents.version
-        templates = residents.templates(everyone=True)
+        unreadable: list[str] = []
+        templates = residents.templates(everyone=True, unreadable=unreadable)
+        for resident in unreadable:
+            if resident not in self._unreadable:
+                await self.ctx.publish_event(
+                    "template_unreadable",
+                    "warning",
+                    resident_id=resident,
+                    door=self.config.id,
+                    fix="enroll the resident again (their templates do not decrypt with the "
+                    "gateway's templates.key)",
+                )
+        self._unreadable = set(unreadable)
         loop = asyncio.get_running_loop()
         await asyncio.gather(
             *(loop.run_in_executor(self._pool(), r.load, templates) for r in self._recognizers)
@@ -197,6 +237,11 @@ class EntryController(ResidentCommands, Driver):
                     free.put_nowait(recognizer)
                     await asyncio.sleep(1 / self.config.fps)
                     continue
+                problem = frame_problem(frame)
+                if problem is not None:
+                    free.put_nowait(recognizer)
+                    await self._bad_frame(problem)
+                    continue
                 self._last_frame = frame
                 future = loop.run_in_executor(self._pool(), recognizer.decide, frame)
                 future.add_done_callback(release(recognizer))
@@ -206,7 +251,13 @@ class EntryController(ResidentCommands, Driver):
             tg.create_task(feed(), name=f"{self.config.id}-frames")
             agreement = Agreement(self.config.k, self.config.n)
             while True:
-                decision = await (await decided.get())
+                try:
+                    decision = await (await decided.get())
+                except RecognizerDied:
+                    raise  # the supervisor starts the door (and its recognizers) again
+                except VisionError as err:
+                    await self._bad_frame(str(err))
+                    continue
                 self._frames += 1
                 face = decision.faces > 0 and decision.reason not in ("face too small", "blurry")
                 resident = agreement.add(decision.resident, face=face)
@@ -234,13 +285,12 @@ class EntryController(ResidentCommands, Driver):
                 resident_id=resident_id,
                 door=self.config.id,
             )
-            residents.audit.append(
-                f"door:{self.config.id}", "access_denied", resident_id, reason=reason
-            )
+            await self._audit(f"door:{self.config.id}", "access_denied", resident_id, reason=reason)
             return
         distance = None if decision.distance is None else round(decision.distance, 4)
         cfg = self.config
-        if cfg.second_factor == "approval" and (distance or 0.0) > cfg.confident_distance:
+        unconfident = distance is None or distance > cfg.confident_distance
+        if cfg.second_factor == "always" or (cfg.second_factor == "unconfident" and unconfident):
             await self._ask_approval(resident_id, distance)
             return
         await self._grant(resident_id, distance, approved_by=None)
@@ -277,7 +327,7 @@ class EntryController(ResidentCommands, Driver):
             distance=distance,
             **extra,
         )
-        residents.audit.append(
+        await self._audit(
             f"door:{self.config.id}", "access_granted", resident_id, distance=distance, **extra
         )
         residents.seen(resident_id, now)
@@ -297,14 +347,14 @@ class EntryController(ResidentCommands, Driver):
             reason=decision.reason,
             distance=distance,
         )
-        residents = self.residents
-        residents.audit.append(f"door:{self.config.id}", "access_denied", "", reason="unknown_face")
+        await self._audit(f"door:{self.config.id}", "access_denied", "", reason="unknown_face")
 
     async def _door_loop(self) -> None:
         """Door contact and exit button (real time: people), relock, alarms."""
         cfg = self.config
         while True:
             assert self._door is not None
+            await self._fire_panel()
             is_open = not self._door.is_active
             now = time.monotonic()
             if self._exit is not None and self._exit.is_active and self.locked:
@@ -312,10 +362,11 @@ class EntryController(ResidentCommands, Driver):
                 await self.ctx.publish_event("exit_request", "info", door=cfg.id)
             if is_open and not self._door_open:
                 self._opened_at, self._held_reported = now, False
-                if self.locked:
+                if self._fire:
+                    pass  # everyone leaves
+                elif self.locked:
                     await self.ctx.publish_event("door_forced", "critical", door=cfg.id)
-                    residents = self.residents
-                    residents.audit.append(f"door:{cfg.id}", "door_forced", "")
+                    await self._audit(f"door:{cfg.id}", "door_forced")
                 else:
                     self._grant_opened = True
             elif not is_open and self._door_open:
@@ -324,6 +375,7 @@ class EntryController(ResidentCommands, Driver):
                     self._lock()  # opened and closed: relock at once
             if (
                 is_open
+                and not self._fire
                 and self._opened_at is not None
                 and not self._held_reported
                 and now - self._opened_at >= cfg.door_held_open_s
@@ -336,6 +388,53 @@ class EntryController(ResidentCommands, Driver):
                 self._lock()  # the grant ran out
             self._door_open = is_open
             await asyncio.sleep(0.05)
+
+    async def _fire_panel(self) -> None:
+        """The fire panel's contact: open (or cut) releases the door for everyone."""
+        if self._fire_input is None:
+            return
+        alarm = not self._fire_input.is_active
+        if alarm == self._fire:
+            return
+        cfg = self.config
+        if alarm:
+            self._unlock(math.inf, "fire")
+            self._fire = True
+            await self.ctx.publish_event("fire_release", "critical", door=cfg.id)
+            await self._audit(f"door:{cfg.id}", "fire_release")
+        else:
+            self._fire = False
+            self._lock()
+            await self.ctx.publish_event("fire_release_cleared", "warning", door=cfg.id)
+            await self._audit(f"door:{cfg.id}", "fire_release_cleared")
+
+    async def _audit(self, actor: str, action: str, subject: str = "", **data: Any) -> None:
+        """An audit entry; a failed write (a full disk) is reported upstream with the whole
+        entry, so nothing is lost, and the door carries on."""
+        try:
+            self.residents.audit.append(actor, action, subject, **data)
+        except (StorageError, sqlite3.Error, OSError) as err:
+            self.ctx.log.error("audit write failed: %s", err)
+            await self.ctx.publish_event(
+                "audit_write_failed",
+                "critical",
+                door=self.config.id,
+                error=str(err)[:300],
+                entry={"actor": actor, "action": action, "subject": subject, **data},
+            )
+
+    async def _bad_frame(self, problem: str) -> None:
+        """A frame the camera handed out that cannot be decided: skipped, and reported at
+        most once every :data:`BAD_FRAME_INTERVAL_S`."""
+        self._bad_frames += 1
+        now = time.monotonic()
+        if now - self._bad_frame_at < BAD_FRAME_INTERVAL_S:
+            return
+        self._bad_frame_at = now
+        await self.ctx.publish_event(
+            "bad_frame", "warning", door=self.config.id, problem=problem, frames=self._bad_frames
+        )
+        self._bad_frames = 0
 
     async def _welfare(self) -> None:
         """The welfare check of the residents marked for it whose home has no care point."""
@@ -390,6 +489,12 @@ class EntryController(ResidentCommands, Driver):
                 "request_id",
             )
         resident_id, distance, _ = pending
+        resident = self.residents.get(resident_id)
+        if resident is None or not resident.allowed_at(self.ctx.clock.now()):
+            why = "removed" if resident is None else "suspended or outside their dates"
+            raise CommandRejected(
+                "refused", f"resident {resident_id} is {why} since the request", "request_id"
+            )
         await self._grant(resident_id, distance, approved_by="upstream")
         return {"door": self.config.id, "resident_id": resident_id}
 
@@ -399,8 +504,5 @@ class EntryController(ResidentCommands, Driver):
         if self._strike is None:
             raise CommandRejected("refused", "the door is not running")
         self._unlock(args.seconds, "remote")
-        residents = self.residents
-        residents.audit.append(
-            "remote", "access_granted", "", door=self.config.id, seconds=args.seconds
-        )
+        await self._audit("remote", "access_granted", door=self.config.id, seconds=args.seconds)
         return {"door": self.config.id, "unlocked_s": args.seconds}

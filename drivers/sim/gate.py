@@ -20,13 +20,22 @@ import cv2
 import numpy as np
 
 from drivers.entry.config import EntryConfig
-from drivers.sim.pins import SignalPin
+from drivers.sim.pins import HeldPin, SignalPin
 from gateway.clock import Clock
 from vision.faces import Image, load_image
 
 __all__ = ["PHOTOGRAPHS", "GateModel", "SimulatedCamera", "people"]
 
 WIDTH, HEIGHT = 640, 480
+#: What a glitching camera driver has been seen to hand out: a grey frame, 16-bit pixels,
+#: an empty buffer, a single line, a bare object.
+GARBAGE: list[object] = [
+    np.zeros((HEIGHT, WIDTH), np.uint8),
+    np.zeros((HEIGHT, WIDTH, 3), np.uint16),
+    np.zeros((0, 0, 3), np.uint8),
+    np.zeros((1, WIDTH, 3), np.uint8),
+    b"\x00" * 64,
+]
 
 #: The photographs the simulator ships: ``people/<Name>/*.jpg`` and ``objects/*`` (no face).
 PHOTOGRAPHS = Path(__file__).with_name("photographs")
@@ -79,6 +88,8 @@ class SimulatedCamera:
         self._next = time.monotonic()
         self._closed = threading.Event()
         self.failed = False
+        #: Frames still to hand out as garbage (see :data:`GARBAGE`).
+        self.garbage = 0
         self.frames = 0
         #: When the first frame of the current walk-up was handed out (for the bench).
         self.first_face_at: float | None = None
@@ -107,6 +118,9 @@ class SimulatedCamera:
             raise OSError("the camera's cable is cut")
         self._next = max(self._next + self.interval, time.monotonic())
         self.frames += 1
+        if self.garbage > 0:  # a driver glitch: what comes out is no RGB picture
+            self.garbage -= 1
+            return GARBAGE[self.garbage % len(GARBAGE)]  # type: ignore[return-value]
         with self._lock:
             if self._showing and time.monotonic() < self._until:
                 frame = self._showing[self._index % len(self._showing)]
@@ -148,6 +162,10 @@ class GateModel:
         self.strike = pins.pin(config.strike_pin, pin_class=SignalPin, on_change=self._strike)
         self.door = pins.pin(config.door_pin)
         self.exit_button = pins.pin(config.exit_pin) if config.exit_pin is not None else None
+        self.fire_contact: HeldPin | None = None
+        if config.fire_release_pin is not None:
+            self.fire_contact = pins.pin(config.fire_release_pin, pin_class=HeldPin)
+            self.fire_contact.hold(False)  # the panel's contact is closed: no fire
         self.door_open = False
         self.forced = False
         self.walking_through = 0
@@ -194,6 +212,8 @@ class GateModel:
         """``walk_up`` (``photos``: image files; ``seconds``: how long, real time),
         ``force`` (open the door without a release), ``close``, ``exit`` (press the button
         inside and walk out), ``camera_fault`` (``failed``: the camera raises on read),
+        ``garbage_frames`` (``count``: frames that are no picture: a camera driver's glitch),
+        ``fire_alarm`` (``active``: the fire panel opens its contact, or closes it again),
         ``people`` (who can walk up: folder → photographs), ``get``."""
         if action == "walk_up":
             paths = args.get("photos")
@@ -212,6 +232,12 @@ class GateModel:
             self.door_open = self.forced = False
         elif action == "camera_fault":
             self.camera.failed = bool(args.get("failed", True))
+        elif action == "garbage_frames":
+            self.camera.garbage = int(args.get("count", 10))
+        elif action == "fire_alarm":
+            if self.fire_contact is None:
+                raise KeyError("this door has no fire_release_pin")
+            self.fire_contact.hold(bool(args.get("active", True)))  # open: the alarm
         elif action == "exit":
             if self.exit_button is None:
                 raise KeyError("this door has no exit button")
@@ -220,7 +246,8 @@ class GateModel:
         elif action != "get":
             raise KeyError(
                 f"unknown gate action {action!r} "
-                "(allowed: walk_up, people, force, close, exit, camera_fault, get)"
+                "(allowed: walk_up, people, force, close, exit, camera_fault, garbage_frames, "
+                "fire_alarm, get)"
             )
         (self.door.drive_high if self.door_open else self.door.drive_low)()
         return self.snapshot()

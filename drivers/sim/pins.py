@@ -2,13 +2,55 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import errno
+from collections.abc import Callable, Iterator
 from time import perf_counter, sleep
 from typing import Any
 
 from gpiozero.pins.mock import MockPin, MockTriggerPin
 
-__all__ = ["EchoPin", "RangerTriggerPin", "SignalPin"]
+__all__ = ["EchoPin", "HeldPin", "RangerTriggerPin", "SignalPin", "model_pins", "set_fault"]
+
+
+def set_fault(pin: MockPin, failed: bool) -> None:
+    """A GPIO line gone bad (a loose header, a dead chip): the driver's writes, and its
+    reads of an input, fail with ``EIO`` until healed. The world still drives the line
+    and reads the driver's outputs (it is the physics, not the driver)."""
+    if not failed:
+        vars(pin).pop("_set_state", None)
+        vars(pin).pop("_get_state", None)
+        return
+
+    def broken(*_: Any) -> Any:
+        raise OSError(errno.EIO, f"GPIO{pin.info.name}: input/output error")
+
+    pin._set_state = broken
+    if pin.function == "input":
+        pin._get_state = broken
+
+
+def model_pins(model: object, depth: int = 3) -> Iterator[MockPin]:
+    """Every mock pin a simulated model holds (in its attributes, their lists and dicts,
+    and the parts it is made of, ``depth`` levels down)."""
+    seen: set[int] = set()
+
+    def walk(value: object, level: int) -> Iterator[MockPin]:
+        if id(value) in seen or level < 0:
+            return
+        seen.add(id(value))
+        if isinstance(value, MockPin):
+            yield value
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from walk(item, level - 1)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                yield from walk(item, level - 1)
+        elif type(value).__module__.startswith("drivers.sim"):
+            for item in vars(value).values():
+                yield from walk(item, level - 1)
+
+    yield from walk(model, depth)
 
 
 class SignalPin(MockPin):  # type: ignore[misc]
@@ -28,6 +70,24 @@ class SignalPin(MockPin):  # type: ignore[misc]
             if self.on_change is not None:
                 self.on_change(value)
         return changed
+
+
+class HeldPin(MockPin):  # type: ignore[misc]
+    """An input line the world holds at a level (a closed contact to ground): the driver's
+    pull resistor, set when it opens the pin, does not move a line that something drives."""
+
+    def __init__(self, factory: Any, info: Any) -> None:
+        super().__init__(factory, info)
+        self.held: bool | None = None
+
+    def hold(self, level: bool) -> None:
+        self.held = level
+        (self.drive_high if level else self.drive_low)()
+
+    def _set_pull(self, value: str) -> None:
+        super()._set_pull(value)
+        if self.held is not None:
+            self.hold(self.held)
 
 
 def _hold(seconds: float) -> None:

@@ -12,6 +12,7 @@ import random
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from drivers.sim.pins import model_pins, set_fault
 from gateway.clock import Clock
 from gateway.messages import redacted
 from gateway.plugins import secret_fields
@@ -73,7 +74,8 @@ class World:
         return {"now": self.clock.now().isoformat()}
 
     async def handle(self, message: dict[str, Any]) -> Any:
-        """One control-channel request: ``{"model", "action", "args"}``."""
+        """One control-channel request: ``{"model", "action", "args"}``. Every model also
+        takes ``gpio_fault`` (``failed``: its lines fail the driver with EIO, or heal)."""
         name = message.get("model")
         if name is None:
             if message.get("action") == "snapshot":
@@ -87,6 +89,11 @@ class World:
         args = message.get("args") or {}
         if not isinstance(args, dict):
             raise TypeError("args must be an object")
+        if message.get("action") == "gpio_fault":  # any model: every line it is wired to
+            pins = list(model_pins(self.models[name]))
+            for pin in pins:
+                set_fault(pin, bool(args.get("failed", True)))
+            return {"pins": sorted(str(pin.info.name) for pin in pins)}
         result = self.models[name].act(str(message.get("action", "get")), args)
         log.info(
             "world: %s %s %s", name, message.get("action", "get"), redacted(args, secret_fields())

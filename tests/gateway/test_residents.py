@@ -74,6 +74,13 @@ def test_templates_are_encrypted_at_rest_with_a_private_key(
     stored = residents.templates()["R1"][0]
     blob = db.conn.execute("SELECT blob FROM templates").fetchone()[0]
     assert stored.sface.astype("<f4").tobytes()[:64] not in blob  # not in the clear
+    residents.enroll(
+        recognizer, "R2", photos(faces, "John_Salley", 1), name="S", unit="2", actor="m"
+    )
+    db.conn.execute("UPDATE templates SET blob = zeroblob(1052) WHERE resident = 'R1'")
+    unreadable: list[str] = []
+    assert list(Residents(db).templates(unreadable=unreadable)) == ["R2"]  # R1 left out
+    assert unreadable == ["R1"]
     key.write_bytes(os.urandom(32))  # a replaced key does not decrypt them
     with pytest.raises(StorageError, match="does not decrypt"):
         Residents(db).templates()

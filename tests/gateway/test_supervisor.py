@@ -121,3 +121,41 @@ async def test_a_crash_report_and_a_log_line_never_carry_a_cameras_password(
     assert b"hunter2" not in payloads
     record = logging.LogRecord("gateway.x", logging.WARNING, "f", 1, "opening %s", (url,), None)
     assert _Redacting("%(message)s").format(record) == "opening rtsp://***@10.0.0.5:554/stream1"
+
+
+async def test_a_kind_can_hold_its_outputs_through_a_restart(tmp_path: Path) -> None:
+    """``crashed()`` runs after a crash (a maglock may stay locked), ``safe_state()`` and
+    ``close()`` on a stop."""
+    db = Database(tmp_path / "g.sqlite3")
+    ctx = DriverContext(
+        config=DeviceConfig(kind="door", id="door"), clock=RealClock(),
+        hardware=MockHardware(tmp_path), outbox=Outbox(db), topics=Topics("cg/v1", "s", "g"),
+        store=db.device_store("door"), runtime=StubRuntime(), data_dir=tmp_path, database=db,
+    )  # fmt: skip
+    calls: list[str] = []
+
+    class Door(Driver):
+        kind = "door"
+        config_model = DeviceConfig
+
+        async def run(self) -> None:
+            calls.append("run")
+            if calls.count("run") == 1:
+                raise OSError("GPIO17: input/output error")
+            await asyncio.Event().wait()
+
+        def crashed(self) -> None:
+            calls.append("crashed")
+
+        def safe_state(self) -> None:
+            calls.append("safe_state")
+
+        def close(self) -> None:
+            calls.append("close")
+
+    task = asyncio.create_task(supervise(Door(ctx.config, ctx), restart_min_s=0.01))
+    while calls.count("run") < 2:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert calls == ["run", "crashed", "run", "safe_state", "close"]

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.camera import Replay, VideoCapture
+from vision.camera import Replay, VideoCapture, frame_problem
 from vision.errors import VisionError
 
 
@@ -52,3 +52,15 @@ def test_a_replay_keeps_its_frame_rate_and_ends() -> None:
     assert [int(f[0, 0, 0]) for f in shown if f is not None] == [0, 1, 2, 0, 1]
     looping.close()
     assert looping.read() is None
+
+
+def test_a_frame_that_is_no_rgb_picture_is_named() -> None:
+    assert frame_problem(np.zeros((480, 640, 3), np.uint8)) is None
+    assert (
+        frame_problem(np.zeros((480, 640), np.uint8))
+        == "shape (480, 640), not height x width x 3 (RGB)"
+    )
+    assert frame_problem(np.zeros((480, 640, 3), np.uint16)) == "pixels of uint16, not 8-bit"
+    assert frame_problem(np.zeros((1, 640, 3), np.uint8)) == "640x1 pixels, smaller than 32x32"
+    assert frame_problem(b"\x00" * 64) == "not a picture but bytes"
+    assert frame_problem(np.zeros((0, 0, 3), np.uint8)) == "0x0 pixels, smaller than 32x32"

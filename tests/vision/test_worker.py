@@ -5,6 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+import pytest
+
+from vision.errors import RecognizerDied, VisionError
 from vision.faces import load_image
 from vision.worker import RecognizerProcess
 
@@ -18,6 +22,15 @@ def test_a_recognizer_started_without_waiting_becomes_ready_and_decides(faces: P
             time.sleep(0.05)
         scene = recognizer.decide(load_image(faces / "objects" / "rocket.jpg"))
         assert (scene.faces, scene.resident) == (0, None)
+        # A frame the models cannot take fails that request only; the child serves on.
+        with pytest.raises(VisionError) as failed:
+            recognizer.decide(np.zeros((4, 4), np.float64))
+        assert not isinstance(failed.value, RecognizerDied)
+        assert recognizer.decide(load_image(faces / "objects" / "rocket.jpg")).faces == 0
+        recognizer._process.kill()  # the kernel's OOM killer
+        recognizer._process.join(5)
+        with pytest.raises(RecognizerDied):
+            recognizer.decide(load_image(faces / "objects" / "rocket.jpg"))
     finally:
         recognizer.close()
     recognizer.close()  # a second close is harmless
