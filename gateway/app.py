@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from gateway.anchor import Checkpoint, Checkpointer, GatewayKey
 from gateway.clock import Clock, RealClock, ScaledClock
 from gateway.commands import CommandRouter
 from gateway.db import Database
@@ -26,6 +28,7 @@ from gateway.devices import DeviceConfig, Driver, DriverContext
 from gateway.errors import DeviceUnavailable, GatewayError
 from gateway.hardware import Hardware, open_hardware
 from gateway.history import History
+from gateway.messages import Priority, isoformat
 from gateway.outbox import Outbox
 from gateway.plugins import driver_class, secret_fields
 from gateway.residents import (
@@ -100,6 +103,16 @@ class Gateway:
             driver = driver_class(device.kind)(device, ctx)
             self.drivers.append(driver)
             self.router.register(device.id, driver)
+        self._own_ctx: DriverContext | None = None
+        self.key = GatewayKey(config.data_dir / "gateway.key")
+        self.checkpoints = Checkpointer(
+            self.db,
+            self.key,
+            self.topics.root,
+            self._send_checkpoint,
+            lambda: isoformat(self.clock.now()),
+            period_s=config.audit.checkpoint_period_s,
+        )
         self.uplink = Uplink(
             config.mqtt,
             self.topics,
@@ -117,6 +130,7 @@ class Gateway:
         return {
             "version": VERSION,
             "devices": [{"id": d.config.id, "kind": d.config.kind} for d in self.drivers],
+            "audit_key": self.key.public,
         }
 
     # -- what the console asks of the gateway --------------------------------------------------
@@ -174,10 +188,23 @@ class Gateway:
 
     async def _report_recovery(self, recovered: dict[str, Any]) -> None:
         """Tell upstream, through the gateway's own device, that storage was recovered."""
+        await self._own().publish_event("storage_recovered", "critical", **recovered)
+
+    async def _send_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """The audit log's checkpoint: retained on ``{root}/audit``, and a critical event."""
+        payload = json.dumps(checkpoint.as_dict()).encode()
+        await self.outbox.put_envelope(
+            self.topics.audit, lambda _: payload, Priority.CRITICAL, retain=True
+        )
+        await self._own().publish_event("audit_checkpoint", "critical", **checkpoint.as_dict())
+
+    def _own(self) -> DriverContext:
+        """The gateway's own device's context (one is made when none is configured)."""
         own = next((d for d in self.drivers if d.kind == "gateway"), None)
-        ctx = own.ctx if own is not None else None
-        if ctx is None:
-            ctx = DriverContext(
+        if own is not None:
+            return own.ctx
+        if self._own_ctx is None:
+            self._own_ctx = DriverContext(
                 config=DeviceConfig(kind="gateway", id="gateway"),
                 clock=self.clock,
                 hardware=self.hardware,
@@ -189,7 +216,7 @@ class Gateway:
                 database=self.db,
                 settings=self.config,
             )
-        await ctx.publish_event("storage_recovered", "critical", **recovered)
+        return self._own_ctx
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then stop cleanly."""
@@ -212,6 +239,7 @@ class Gateway:
                     tg.create_task(self.hardware.run(), name="hardware"),
                     tg.create_task(_watchdog(), name="watchdog"),
                     tg.create_task(self.history.run(), name="history"),
+                    tg.create_task(self.checkpoints.run(), name="audit-checkpoints"),
                 ]
                 if self.config.web.enabled:
                     service.append(tg.create_task(self._console(), name="console"))

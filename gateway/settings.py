@@ -219,6 +219,14 @@ class ResidentSettings(_Strict):
     keep_photos: bool = False
 
 
+class AuditSettings(_Strict):
+    """The audit log's anchor upstream (see :mod:`gateway.anchor`)."""
+
+    #: A signed checkpoint of the log's head goes upstream after every grant and removal,
+    #: and at least this often.
+    checkpoint_period_s: float = Field(default=600, ge=1, le=86_400)
+
+
 def _loopback(host: str) -> bool:
     return host == "localhost" or host.startswith("127.") or host == "::1"
 
@@ -277,6 +285,7 @@ class GatewayConfig(_Strict):
     commands: CommandSettings = Field(default_factory=CommandSettings)
     simulation: SimulationSettings = Field(default_factory=SimulationSettings)
     residents: ResidentSettings = Field(default_factory=ResidentSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     devices: list[DeviceConfig] = Field(default_factory=list)
 

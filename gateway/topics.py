@@ -33,6 +33,11 @@ class Topics:
     def status(self) -> str:
         return f"{self.root}/status"
 
+    @property
+    def audit(self) -> str:
+        """The last signed checkpoint of the audit log (retained)."""
+        return f"{self.root}/audit"
+
     def device(self, device: str, kind: str) -> str:
         """``…/dev/{device}/{kind}`` where kind is telemetry, event or state."""
         return f"{self.root}/dev/{device}/{kind}"

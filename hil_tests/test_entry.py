@@ -56,14 +56,15 @@ def configure(process: GatewayProcess, **options: Any) -> None:
     process.config_file.write_text(head + entry(**options))
 
 
-def gateway_cli(process: GatewayProcess, *args: str) -> str:
+def gateway_cli(process: GatewayProcess, *args: str, exit_code: int = 0) -> str:
+    """``gateway ARGS --config …``: its output (stdout, then stderr), having exited so."""
     done = subprocess.run(
         [sys.executable, "-m", "gateway", *args, "--config", str(process.config_file)],
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    assert done.returncode == exit_code, done.stdout + done.stderr
+    return done.stdout + done.stderr
 
 
 def enroll(process: GatewayProcess, faces: Path, resident: str, person: str, *extra: str) -> None:
@@ -435,3 +436,61 @@ async def test_gate_passages_and_home_activity_both_count_for_the_welfare_check(
     await request(sock, {"model": "care-1a", "action": "move", "args": {}})
     await upstream.wait_for(lambda: len(home("welfare_check_cleared")) >= 2, timeout=10)
     assert not events(upstream, "welfare_check_due")
+
+
+def rewrite_audit(data: Path, seq: int, change: dict[str, Any]) -> None:
+    """What someone who can write the gateway's files does: edit entry ``seq``, then
+    recompute every later hash and the head file, so that the chain alone looks intact."""
+    import json
+    import sqlite3
+
+    from gateway.audit import _digest
+
+    with sqlite3.connect(data / "gateway.sqlite3") as db:
+        rows = db.execute(
+            "SELECT seq, ts, actor, action, subject, data, prev, hash FROM audit ORDER BY seq"
+        ).fetchall()
+        prev = rows[seq - 2][7] if seq > 1 else "0" * 64
+        for number, ts, actor, action, subject, body, _, _ in rows[seq - 1 :]:
+            if number == seq:
+                body = json.dumps(json.loads(body) | change, sort_keys=True, separators=(",", ":"))
+            digest = _digest(prev, number, ts, actor, action, subject, body)
+            db.execute(
+                "UPDATE audit SET data = ?, prev = ?, hash = ? WHERE seq = ?",
+                (body, prev, digest, number),
+            )
+            prev = digest
+    (data / "audit.head").write_text(f"{rows[-1][0]} {prev}\n")
+
+
+async def test_a_rewritten_audit_log_is_caught_by_the_checkpoint_upstream(
+    gate: GatewayProcess, upstream: Upstream, key_pair: tuple[Any, str]
+) -> None:
+    await started(gate, upstream)
+    born = [s for s in upstream.statuses() if s.get("online")][-1]
+    topic = TOPICS.command(DOOR, "unlock")
+    await upstream.send(DOOR, "unlock", sign_command(key_pair[0], topic, "u1", {"seconds": 30}))
+    assert (await upstream.wait_for(lambda: upstream.replies().get("u1")))["ok"]
+
+    def checkpoints() -> list[dict[str, Any]]:
+        return [
+            e["data"]
+            for e in upstream.envelopes("event")
+            if e["data"]["event"] == "audit_checkpoint" and e["data"]["seq"] >= 1
+        ]
+
+    # A grant is anchored at once (within the checkpointer's second), not in 10 minutes.
+    anchored = (await upstream.wait_for(checkpoints, timeout=10))[-1]
+    assert anchored["severity"] == "critical" and len(anchored["hash"]) == 64
+    assert anchored["sig"] and born["audit_key"]
+    retained = [m for m in upstream.messages if m.topic == TOPICS.audit]
+    assert retained and retained[-1].json()["seq"] == anchored["seq"]
+    assert "agrees" in gateway_cli(gate, "audit", "verify", "--upstream")
+
+    gate.close()  # stopped; then the remote unlock becomes 5 s in the log, hashes recomputed
+    data = gate.config_file.parent / "data"
+    rewrite_audit(data, anchored["seq"], {"seconds": 5.0})
+    assert "intact" in gateway_cli(gate, "audit", "verify")  # the chain alone is fooled
+    broken = gateway_cli(gate, "audit", "verify", "--upstream", exit_code=1)
+    assert f"entry {anchored['seq']} is not the one the gateway signed" in broken
+    assert "rewritten" in broken

@@ -26,6 +26,7 @@ def address(channel: str) -> str:
 def test_channel_addresses_match_topics() -> None:
     t = Topics("{prefix}", "{site}", "{gateway}")
     assert address("status") == t.status
+    assert address("audit") == t.audit
     for kind in ("state", "telemetry", "event"):
         assert address(kind) == t.device("{device}", kind)
     assert address("command") == t.command("{device}", "{command}")
