@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import tempfile
 import time
@@ -98,7 +99,7 @@ site = "bench"
 gateway_id = "gw"
 data_dir = "{data}"
 hardware = "simulated"
-log_level = "warning"
+log_level = "error"
 [mqtt]
 host = "127.0.0.1"
 port = {port}
@@ -115,6 +116,7 @@ strike_seconds = 1
 
 
 async def unlock_and_lag(faces: Path, walkups: int, frame_cost: float) -> None:
+    logging.getLogger("gateway").setLevel(logging.ERROR)  # not the door's events: the figures
     folder = faces / "lfw10" / "images"
     with MosquittoBroker() as broker, tempfile.TemporaryDirectory() as scratch:
         data = Path(scratch) / "data"
@@ -142,7 +144,10 @@ async def unlock_and_lag(faces: Path, walkups: int, frame_cost: float) -> None:
                     lags.append(time.perf_counter() - t - 0.005)
 
         async def walk() -> None:
-            await asyncio.sleep(6)  # models loaded, gallery read
+            door = gateway.drivers[0]
+            while getattr(door, "_resident_count", 0) < len(PEOPLE):  # recognizers up, gallery read
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1)
             busy.set()
             for i in range(walkups):
                 person = PEOPLE[i % len(PEOPLE)]

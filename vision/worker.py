@@ -2,9 +2,14 @@
 
 dlib's encoder holds Python's GIL for its whole ~65 ms, so on a thread it would stall the
 gateway's event loop for as long; in a child process it cannot. :class:`RecognizerProcess`
-starts one (``spawn``: no inherited threads or locks), loads both models there, and answers
-``load`` and ``decide`` over a pipe. Its methods block: call them from a worker thread
-(``loop.run_in_executor``), which waits on the pipe without holding the GIL.
+starts one and answers ``load`` and ``decide`` over a pipe. Its methods block: call them
+from a worker thread (``loop.run_in_executor``), which waits on the pipe without holding the
+GIL.
+
+The children come from a fork server (``forkserver``: a clean single-threaded process, no
+inherited threads or locks of the gateway's) that has loaded both models once
+(:mod:`vision.models`): each recognizer shares their ~200 MB copy-on-write instead of
+loading its own, and a recognizer restarted after a crash is ready at once.
 """
 
 from __future__ import annotations
@@ -22,8 +27,16 @@ from vision.faces import Image
 __all__ = ["RecognizerProcess"]
 
 
+#: Children are forked from a server that imported :mod:`vision.models` (set before the
+#: server starts: it starts with the first recognizer).
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["vision.models"])
+
+
 def _serve(conn: Connection, policy: Policy) -> None:
-    recognizer = Recognizer(policy)
+    from vision import models  # already loaded in the fork server: shared, not loaded again
+
+    recognizer = Recognizer(policy, sface=models.SFACE, dlib=models.DLIB)
     conn.send(("ready", None))
     while True:
         try:
@@ -55,7 +68,7 @@ class RecognizerProcess:
         """Start the child; with ``wait``, block until its models are loaded (else ask
         :meth:`ready` until it is: a caller that may be cancelled never holds a thread
         waiting on a child that a busy machine starts slowly)."""
-        context = multiprocessing.get_context("spawn")
+        context = _CONTEXT
         self._conn, child = context.Pipe()
         self._process = context.Process(
             target=_serve, args=(child, policy or Policy()), name="recognizer", daemon=True

@@ -165,9 +165,7 @@ class EntryController(ResidentCommands, Driver):
             min_face_px=cfg.min_face_px,
             min_sharpness=cfg.min_sharpness,
         )
-        # The recognizers start in child processes; the door waits for them here, on the
-        # event loop, so that a stop while they start (a busy machine) is not held up.
-        self._recognizers = [RecognizerProcess(policy, wait=False) for _ in range(cfg.workers)]
+        self._recognizers = await self._start_recognizers(policy)
         deadline = time.monotonic() + RECOGNIZER_START_S
         while not all(r.ready() for r in self._recognizers):
             if time.monotonic() > deadline:
@@ -190,6 +188,21 @@ class EntryController(ResidentCommands, Driver):
                 tg.create_task(self._housekeeping(), name=f"{cfg.id}-housekeeping")
         finally:
             camera.close()  # the rest: close() on a stop, crashed() after a crash
+
+    async def _start_recognizers(self, policy: Policy) -> list[RecognizerProcess]:
+        """The recognizer processes, started on threads: the first start waits for the fork
+        server to load the models (seconds), which the event loop must not. A stop while
+        they start closes each as soon as it exists."""
+        starting = [
+            self._pool().submit(RecognizerProcess, policy, wait=False)
+            for _ in range(self.config.workers)
+        ]
+        try:
+            return list(await asyncio.gather(*(asyncio.wrap_future(f) for f in starting)))
+        except BaseException:
+            for future in starting:
+                future.add_done_callback(_close_started)
+            raise
 
     async def _reload(self) -> None:
         """Load the gallery again when the residents changed (everyone enrolled: status and
@@ -506,3 +519,8 @@ class EntryController(ResidentCommands, Driver):
         self._unlock(args.seconds, "remote")
         await self._audit("remote", "access_granted", door=self.config.id, seconds=args.seconds)
         return {"door": self.config.id, "unlocked_s": args.seconds}
+
+
+def _close_started(future: concurrent.futures.Future[RecognizerProcess]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        future.result().close()

@@ -23,8 +23,8 @@ from gateway.residents import Residents
 from gateway.settings import GatewayConfig, broker_address
 from gateway.topics import Topics
 from gateway.web.auth import Users
-from vision.enrollment import Recognizer
 from vision.faces import load_image
+from vision.worker import RecognizerProcess
 
 __all__ = ["DEMO_USERS", "prepare", "run_demo"]
 
@@ -103,13 +103,18 @@ def _demo_residents(cfg: GatewayConfig) -> None:
     if not sim.residents:
         return
     photos = hardware_class("simulated").photographs(cfg)  # type: ignore[attr-defined]
+    # In a recognizer process (forked from the one that loads the models for the gate's
+    # recognizers too): the gateway's own process never holds the face models.
     with out.status("loading the face models…"):
-        recognizer = Recognizer()
-    with _database(cfg) as db:
-        residents = Residents(db)
-        for r in sim.residents:
-            shots = [(p, load_image(photos / p)) for p in r.photos]
-            residents.enroll(recognizer, r.id, shots, name=r.name, unit=r.unit, actor="demo")
+        recognizer = RecognizerProcess()
+    try:
+        with _database(cfg) as db:
+            residents = Residents(db)
+            for r in sim.residents:
+                shots = [(p, load_image(photos / p)) for p in r.photos]
+                residents.enroll(recognizer, r.id, shots, name=r.name, unit=r.unit, actor="demo")
+    finally:
+        recognizer.close()
     out.print(f"demo: {len(sim.residents)} residents enrolled at the gate", highlight=False)
 
 

@@ -38,7 +38,10 @@ def test_config_check_errors_exit_2_with_the_key_path(tmp_path: Path) -> None:
     bad.write_text('site = "s"\ngateway_id = "g"\nlog_levle = "debug"\n')
     result = runner.invoke(app, ["config", "check", str(bad)])
     assert result.exit_code == 2
-    assert f"{bad}:log_levle: unknown key (allowed: audit, commands, data_dir, devices" in result.output
+    assert (
+        f"{bad}:log_levle: unknown key (allowed: audit, commands, data_dir, devices"
+        in result.output
+    )
     assert "(line 3)" in result.output
 
 
