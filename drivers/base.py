@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from gateway.devices import DriverContext
     from gateway.messages import Severity
 
-__all__ = ["Alarm", "Availability", "Hysteresis", "Pin", "Reporter"]
+__all__ = ["Alarm", "Availability", "Hysteresis", "Pin", "Reporter", "Sparse"]
 
 #: A GPIO pin as gpiozero names it: a BCM number (17) or a name ("GPIO17", "BOARD11").
 Pin = int | str
@@ -47,6 +47,23 @@ def _changed(old: Any, new: Any, band: float) -> bool:
     if isinstance(old, int | float) and isinstance(new, int | float) and band > 0:
         return abs(new - old) >= band
     return bool(old != new)
+
+
+class Sparse:
+    """Something reported at most once every ``seconds``: :meth:`happened` counts each time,
+    and says how many times since the last report when a report is due."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._at = -math.inf
+        self._count = 0
+
+    def happened(self, now: float) -> int | None:
+        self._count += 1
+        if now - self._at < self.seconds:
+            return None
+        self._at, count, self._count = now, self._count, 0
+        return count
 
 
 class Hysteresis:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +21,9 @@ from hil_tests.harness import TOPICS, GatewayProcess, Upstream, gateway_config
 DOOR = "gate"
 
 
-def entry(time_scale: float = 1, extra: str = "") -> str:
+def entry(time_scale: float = 1, extra: str = "", liveness: str = "off") -> str:
+    """The gate; liveness off but where a test turns it on: the simulated camera shows
+    photographs, which the liveness models rightly take for photographs."""
     return f"""
 [simulation]
 time_scale = {time_scale}
@@ -33,6 +36,7 @@ strike_pin = 17
 door_pin = 27
 exit_pin = 22
 report_period_s = 600
+liveness = "{liveness}"
 {extra}
 """
 
@@ -494,3 +498,41 @@ async def test_a_rewritten_audit_log_is_caught_by_the_checkpoint_upstream(
     broken = gateway_cli(gate, "audit", "verify", "--upstream", exit_code=1)
     assert f"entry {anchored['seq']} is not the one the gateway signed" in broken
     assert "rewritten" in broken
+
+
+async def test_a_printed_photo_or_a_screen_of_a_resident_never_opens_the_gate(
+    gate: GatewayProcess, upstream: Upstream, faces: Path
+) -> None:
+    """Liveness on (the default): the same woman enrolled from a live capture is refused on
+    a phone screen and on a print held up to the camera, then let in live."""
+    configure(gate, liveness="passive")
+    captures = faces / "captures"
+    gateway_cli(
+        gate, "residents", "enroll", "--id", "R1", "--name", "Mei", "--unit", "3C",
+        str(captures / "live.jpg"),
+    )  # fmt: skip
+    checked = json.loads(
+        gateway_cli(
+            gate,
+            "residents",
+            "identify",
+            "--json",
+            str(captures / "screen.jpg"),
+            str(captures / "live.jpg"),
+        )
+    )
+    assert checked[0]["liveness"]["live"] is False and checked[0]["resident"] is None
+    assert checked[1]["liveness"]["live"] is True and checked[1]["resident"] == "R1"
+    await started(gate, upstream)
+    for attack in ("screen", "print"):
+        await world(gate, "walk_up", photos=[str(captures / f"{attack}.jpg")], seconds=2,
+                    as_frame=True)  # fmt: skip
+        await asyncio.sleep(2.5)
+    attacks = await upstream.wait_for(lambda: events(upstream, "presentation_attack"))
+    assert attacks[0]["severity"] == "warning" and attacks[0]["liveness"] < 0.3
+    assert len(attacks) == 1  # at most once a minute
+    assert not events(upstream, "access_granted")
+    assert (await world(gate, "get"))["passages"] == 0
+    await world(gate, "walk_up", photos=[str(captures / "live.jpg")], seconds=3, as_frame=True)
+    granted = (await upstream.wait_for(lambda: events(upstream, "access_granted")))[0]
+    assert granted["resident_id"] == "R1"

@@ -6,8 +6,10 @@ and shares these models' memory copy-on-write instead of loading its own copy.""
 from __future__ import annotations
 
 from vision.faces import Dlib, SFace
+from vision.liveness import Liveness
 
-__all__ = ["DLIB", "SFACE"]
+__all__ = ["DLIB", "LIVENESS", "SFACE"]
 
 SFACE = SFace()
 DLIB = Dlib()
+LIVENESS = Liveness()

@@ -36,7 +36,7 @@ _CONTEXT.set_forkserver_preload(["vision.models"])
 def _serve(conn: Connection, policy: Policy) -> None:
     from vision import models  # already loaded in the fork server: shared, not loaded again
 
-    recognizer = Recognizer(policy, sface=models.SFACE, dlib=models.DLIB)
+    recognizer = Recognizer(policy, sface=models.SFACE, dlib=models.DLIB, liveness=models.LIVENESS)
     conn.send(("ready", None))
     while True:
         try:

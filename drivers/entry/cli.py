@@ -337,13 +337,15 @@ def residents_identify(
     as_json: JsonOption = False,
 ) -> None:
     """What the door would decide on each photo, as one frame."""
+    from drivers.entry.config import EntryConfig, door_policy
     from gateway.residents import Residents
 
     cfg = _load(config)
-    recognizer = load_recognizer()
+    doors = [d for d in cfg.devices if isinstance(d, EntryConfig)]
+    recognizer = load_recognizer(door_policy(doors[0]) if doors else None)
     with _database(cfg, create=True) as db:
         recognizer.load(Residents(db).templates())
-    results = []
+    results: list[dict[str, Any]] = []
     for label, image, problem in _photos(photos):
         if image is None:
             results.append(
@@ -354,6 +356,7 @@ def residents_identify(
                     "distance": None,
                     "margin": None,
                     "reason": problem,
+                    "liveness": None,
                 }
             )
             continue
@@ -368,6 +371,9 @@ def residents_identify(
                 if d.margin is None or d.margin == float("inf")
                 else round(d.margin, 4),
                 "reason": d.reason,
+                "liveness": None
+                if d.liveness is None
+                else {"score": round(d.liveness, 4), "live": d.reason != "not live"},
             }
         )
     if as_json:
@@ -377,7 +383,9 @@ def residents_identify(
         who = r["resident"] or "nobody"
         out.print(
             f"{r['photo']}: {r['faces']} face(s) -> {who} ({r['reason']}; "
-            f"distance {r['distance']}, margin {r['margin']})",
+            f"distance {r['distance']}, margin {r['margin']}"
+            + ("" if r["liveness"] is None else f", liveness {r['liveness']['score']}")
+            + ")",
             highlight=False,
             soft_wrap=True,
         )

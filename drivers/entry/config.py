@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,7 +11,12 @@ from drivers.base import Pin
 from gateway.devices import DeviceConfig
 from gateway.topics import SEGMENT_PATTERN
 
-__all__ = ["ApproveArgs", "EnrollArgs", "EntryConfig", "ResidentArgs", "UnlockArgs"]
+if TYPE_CHECKING:
+    from vision.enrollment import Policy
+
+__all__ = [
+    "ApproveArgs", "EnrollArgs", "EntryConfig", "ResidentArgs", "UnlockArgs", "door_policy",
+]  # fmt: skip
 
 
 class EntryConfig(DeviceConfig):
@@ -61,6 +67,12 @@ class EntryConfig(DeviceConfig):
     min_face_px: float = Field(default=80.0, gt=0)
     #: ... and this sharp (variance of the Laplacian of the face).
     min_sharpness: float = Field(default=30.0, ge=0)
+    #: ``passive``: each frame's face is checked by the liveness models (a photograph or a
+    #: screen held up to the camera is refused, ``presentation_attack``); ``off``: not.
+    liveness: str = Field(default="passive", pattern="^(off|passive)$")
+    #: The liveness models' mean score below which a face is not live (chosen by
+    #: measurement: see the README's liveness figures).
+    liveness_threshold: float = Field(default=0.3, gt=0, lt=1)
     #: ``unknown_face`` is sent at most once in this many seconds.
     unknown_face_interval_s: float = Field(default=60.0, ge=0)
     #: Residents marked for a welfare check, unseen for this many hours: ``welfare_check_due``.
@@ -71,6 +83,20 @@ class EntryConfig(DeviceConfig):
     second_factor: str = Field(default="off", pattern="^(off|unconfident|always)$")
     confident_distance: float = Field(default=0.35, gt=0, le=2)
     approval_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+
+
+def door_policy(cfg: EntryConfig) -> Policy:
+    """How this door decides a frame (its tolerances, gates and liveness)."""
+    from vision.enrollment import Policy  # numpy and OpenCV: not for `gateway config check`
+
+    return Policy(
+        sface_tolerance=cfg.sface_tolerance,
+        dlib_tolerance=cfg.dlib_tolerance,
+        margin=cfg.margin,
+        min_face_px=cfg.min_face_px,
+        min_sharpness=cfg.min_sharpness,
+        liveness_threshold=cfg.liveness_threshold if cfg.liveness == "passive" else None,
+    )
 
 
 class UnlockArgs(BaseModel):

@@ -13,8 +13,8 @@ from typing import Any
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
 
-from drivers.base import Reporter
-from drivers.entry.config import ApproveArgs, EntryConfig, UnlockArgs
+from drivers.base import Reporter, Sparse
+from drivers.entry.config import ApproveArgs, EntryConfig, UnlockArgs, door_policy
 from drivers.entry.enrollment import ResidentCommands
 from gateway.devices import DeviceConfig, Driver, DriverContext, command
 from gateway.errors import CommandRejected, DeviceUnavailable, StorageError
@@ -34,6 +34,8 @@ __all__ = ["EntryController"]
 RECOGNIZER_START_S = 120.0
 #: ``bad_frame`` is reported at most once in this many seconds (with the count since).
 BAD_FRAME_INTERVAL_S = 60.0
+#: ``presentation_attack`` likewise.
+ATTACK_INTERVAL_S = 60.0
 
 
 class EntryController(ResidentCommands, Driver):
@@ -67,8 +69,8 @@ class EntryController(ResidentCommands, Driver):
         self._approvals: dict[str, tuple[str, float | None, float]] = {}
         self._last_frame: Image | None = None
         self._fire = False
-        self._bad_frames = 0
-        self._bad_frame_at = -math.inf
+        self._bad_frames = Sparse(BAD_FRAME_INTERVAL_S)
+        self._attacks = Sparse(ATTACK_INTERVAL_S)
         self._unreadable: set[str] = set()
 
     # -- the relay ---------------------------------------------------------------------------
@@ -158,14 +160,7 @@ class EntryController(ResidentCommands, Driver):
         )
         self._lock()
         self._door_open = not self._door.is_active
-        policy = Policy(
-            sface_tolerance=cfg.sface_tolerance,
-            dlib_tolerance=cfg.dlib_tolerance,
-            margin=cfg.margin,
-            min_face_px=cfg.min_face_px,
-            min_sharpness=cfg.min_sharpness,
-        )
-        self._recognizers = await self._start_recognizers(policy)
+        self._recognizers = await self._start_recognizers(door_policy(cfg))
         deadline = time.monotonic() + RECOGNIZER_START_S
         while not all(r.ready() for r in self._recognizers):
             if time.monotonic() > deadline:
@@ -272,6 +267,9 @@ class EntryController(ResidentCommands, Driver):
                     await self._bad_frame(str(err))
                     continue
                 self._frames += 1
+                if decision.reason == "not live":  # never counts toward k of n
+                    await self._presentation_attack(decision)
+                    continue
                 face = decision.faces > 0 and decision.reason not in ("face too small", "blurry")
                 resident = agreement.add(decision.resident, face=face)
                 if resident is not None:
@@ -436,18 +434,26 @@ class EntryController(ResidentCommands, Driver):
                 entry={"actor": actor, "action": action, "subject": subject, **data},
             )
 
+    async def _presentation_attack(self, decision: Decision) -> None:
+        """A face the liveness models judge a photograph or a screen: reported at most once
+        every :data:`ATTACK_INTERVAL_S`, audited, and never let in."""
+        frames = self._attacks.happened(time.monotonic())
+        if frames is None:
+            return
+        score = None if decision.liveness is None else round(decision.liveness, 3)
+        await self.ctx.publish_event(
+            "presentation_attack", "warning", door=self.config.id, liveness=score, frames=frames
+        )
+        await self._audit(f"door:{self.config.id}", "access_denied", "", reason="not_live")
+
     async def _bad_frame(self, problem: str) -> None:
         """A frame the camera handed out that cannot be decided: skipped, and reported at
         most once every :data:`BAD_FRAME_INTERVAL_S`."""
-        self._bad_frames += 1
-        now = time.monotonic()
-        if now - self._bad_frame_at < BAD_FRAME_INTERVAL_S:
-            return
-        self._bad_frame_at = now
-        await self.ctx.publish_event(
-            "bad_frame", "warning", door=self.config.id, problem=problem, frames=self._bad_frames
-        )
-        self._bad_frames = 0
+        frames = self._bad_frames.happened(time.monotonic())
+        if frames is not None:
+            await self.ctx.publish_event(
+                "bad_frame", "warning", door=self.config.id, problem=problem, frames=frames
+            )
 
     async def _welfare(self) -> None:
         """The welfare check of the residents marked for it whose home has no care point."""

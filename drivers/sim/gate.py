@@ -94,9 +94,11 @@ class SimulatedCamera:
         #: When the first frame of the current walk-up was handed out (for the bench).
         self.first_face_at: float | None = None
 
-    def show(self, photos: list[Image], seconds: float) -> None:
+    def show(self, photos: list[Image], seconds: float, *, as_frame: bool = False) -> None:
+        """``photos`` in turn for ``seconds``: each centred in the street, or (``as_frame``:
+        whole camera captures) as the frame itself."""
         with self._lock:
-            self._showing = [framed(p, self.background) for p in photos]
+            self._showing = [p if as_frame else framed(p, self.background) for p in photos]
             self._until = time.monotonic() + seconds
             self._index = 0
             self.first_face_at = None
@@ -209,7 +211,8 @@ class GateModel:
         (self.door.drive_high if self.door_open else self.door.drive_low)()
 
     def act(self, action: str, args: dict[str, Any]) -> dict[str, Any]:
-        """``walk_up`` (``photos``: image files; ``seconds``: how long, real time),
+        """``walk_up`` (``photos``: image files; ``seconds``: how long, real time;
+        ``as_frame``: each photo is a whole camera capture, not centred in the street),
         ``force`` (open the door without a release), ``close``, ``exit`` (press the button
         inside and walk out), ``camera_fault`` (``failed``: the camera raises on read),
         ``garbage_frames`` (``count``: frames that are no picture: a camera driver's glitch),
@@ -223,7 +226,9 @@ class GateModel:
                 photos = [load_image(self._photo(p)) for p in paths]
             except (OSError, Exception) as err:
                 raise ValueError(f"walk_up: {err}") from None
-            self.camera.show(photos, float(args.get("seconds", 3.0)))
+            self.camera.show(
+                photos, float(args.get("seconds", 3.0)), as_frame=bool(args.get("as_frame"))
+            )
         elif action == "people":
             return {"people": people(self.photos_dir)}
         elif action == "force":

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from gateway.db import Database
     from gateway.settings import GatewayConfig, MqttSettings
-    from vision.enrollment import Recognizer
+    from vision.enrollment import Policy, Recognizer
 
 
 class _Console:
@@ -160,9 +160,9 @@ def _broker_settings(cfg: GatewayConfig, broker: str | None) -> MqttSettings:
     return cfg.mqtt.model_copy(update={"host": host, "port": port})
 
 
-def load_recognizer() -> Recognizer:
+def load_recognizer(policy: Policy | None = None) -> Recognizer:
     """The gate's face models, loaded with a spinner (they take a few seconds)."""
     from vision.enrollment import Recognizer
 
     with err.status("loading the face models…"):
-        return Recognizer()
+        return Recognizer(policy)

@@ -47,3 +47,13 @@ def test_availability_needs_consecutive_failures_and_recovers_at_once() -> None:
         None,
         True,
     ]
+
+
+def test_sparse_reports_once_per_interval_with_the_count_since() -> None:
+    from drivers.base import Sparse
+
+    sparse = Sparse(60)
+    assert sparse.happened(0.0) == 1
+    assert [sparse.happened(t) for t in (1.0, 30.0, 59.9)] == [None, None, None]
+    assert sparse.happened(60.0) == 4  # the three held back and this one
+    assert sparse.happened(61.0) is None
