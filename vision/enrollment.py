@@ -7,10 +7,8 @@ both galleries and decides a frame as the door does: SFace proposes, dlib confir
 only for frames SFace already matched), each within its tolerance, with a margin to the
 second-nearest resident, after a quality gate.
 
-Thresholds (measured on ``lfw10``, ``johns`` and ``non_face``, see the README and
-``bench/accuracy.py``):
-real photos' faces are 80 px or more and their sharpness 38 or more; the same photos blurred
-(sigma 3 px) score 22 or less.
+Thresholds chosen on ``lfw-dev`` (280 residents, 800 strangers; ``bench/scale.py``, figures
+in the README): no stranger accepted, then the most residents recognised.
 """
 
 from __future__ import annotations
@@ -34,12 +32,12 @@ Vector = npt.NDArray[np.float32]
 class Policy:
     """How a frame is decided (defaults chosen by measurement)."""
 
-    sface_tolerance: float = 0.5
-    dlib_tolerance: float = 0.55
+    sface_tolerance: float = 0.55
+    dlib_tolerance: float = 0.5
     #: SFace's distance to the second-nearest resident must exceed the nearest's by this.
     margin: float = 0.05
-    min_face_px: float = 80.0
-    min_sharpness: float = 30.0
+    min_face_px: float = 70.0
+    min_sharpness: float = 10.0
     #: YuNet's score below which a detection is not a face (LFW faces score 0.92 or more;
     #: a coffee cup 0.62 and a dog 0.78).
     min_score: float = 0.85

@@ -53,9 +53,9 @@ class EntryConfig(DeviceConfig):
     workers: int = Field(default=2, ge=1, le=8)
     #: The largest SFace cosine distance to a resident's template that can name them
     #: (chosen by measurement: see the README's face recognition accuracy).
-    sface_tolerance: float = Field(default=0.5, gt=0, le=2)
+    sface_tolerance: float = Field(default=0.55, gt=0, le=2)
     #: The largest dlib euclidean distance that confirms the resident SFace named.
-    dlib_tolerance: float = Field(default=0.55, gt=0, le=2)
+    dlib_tolerance: float = Field(default=0.5, gt=0, le=2)
     #: How much nearer the named resident must be than the second-nearest (SFace distance):
     #: a face between two residents names neither.
     margin: float = Field(default=0.05, ge=0, le=1)
@@ -64,9 +64,9 @@ class EntryConfig(DeviceConfig):
     k: int = Field(default=2, ge=1, le=20)
     n: int = Field(default=3, ge=1, le=30)
     #: A frame counts only with a face at least this wide (pixels) ...
-    min_face_px: float = Field(default=80.0, gt=0)
+    min_face_px: float = Field(default=70.0, gt=0)
     #: ... and this sharp (variance of the Laplacian of the face).
-    min_sharpness: float = Field(default=30.0, ge=0)
+    min_sharpness: float = Field(default=10.0, ge=0)
     #: ``passive``: each frame's face is checked by the liveness models (a photograph or a
     #: screen held up to the camera is refused, ``presentation_attack``); ``off``: not.
     liveness: str = Field(default="passive", pattern="^(off|passive)$")
