@@ -371,16 +371,17 @@ async def test_residents_enrolled_and_removed_by_signed_commands(
     assert "intact" in shown
 
 
-async def test_an_unconfident_match_waits_for_a_signed_approval(
+async def test_the_second_factor_waits_for_a_signed_approval_checked_when_applied(
     gate: GatewayProcess, upstream: Upstream, faces: Path, key_pair: tuple[Any, str]
 ) -> None:
-    # Every match counts as unconfident here, so every entry needs upstream's approval.
-    configure(gate, extra='second_factor = "unconfident"\nconfident_distance = 0.01')
+    # Every grant waits for upstream's approval ("unconfident" with a tiny confident distance
+    # would do the same).
+    configure(gate, extra='second_factor = "always"')
     enroll(gate, faces, "R1", "John_Salley")
     await started(gate, upstream)
     await walk_up(gate, faces, "John_Salley", 7, 8)
     asked = (await upstream.wait_for(lambda: events(upstream, "approval_requested")))[0]
-    assert asked["resident_id"] == "R1" and asked["distance"] > 0.01
+    assert asked["resident_id"] == "R1" and asked["distance"] < 0.55
     assert not (await world(gate, "get"))["released"] and not events(upstream, "access_granted")
 
     topic = TOPICS.command(DOOR, "approve")
@@ -397,6 +398,19 @@ async def test_an_unconfident_match_waits_for_a_signed_approval(
     again = sign_command(key_pair[0], topic, "a2", {"request_id": asked["request_id"]})
     await upstream.send(DOOR, "approve", again)  # an approval opens once
     assert (await upstream.wait_for(lambda: upstream.replies().get("a2")))["ok"] is False
+
+    # Suspended while upstream decides: the approval is checked again when it is applied.
+    await world(gate, "close")
+    await asyncio.sleep(6)  # the grant ran out and the walk-up ended
+    await walk_up(gate, faces, "John_Salley", 7, 8)
+    await upstream.wait_for(lambda: len(events(upstream, "approval_requested")) >= 2)
+    second = events(upstream, "approval_requested")[-1]
+    gateway_cli(gate, "residents", "suspend", "R1")
+    late = sign_command(key_pair[0], topic, "a3", {"request_id": second["request_id"]})
+    await upstream.send(DOOR, "approve", late)
+    stale = await upstream.wait_for(lambda: upstream.replies().get("a3"))
+    assert stale["ok"] is False and "suspended" in stale["error"]["message"]
+    assert len(events(upstream, "access_granted")) == 1
 
 
 CARE_POINT = """
