@@ -184,6 +184,11 @@ class Gateway:
                 "rejected": self.router.rejected,
                 "rate_limited": self.router.limited,
             },
+            "restarts": {
+                d.config.id: {"count": len(d.ctx.crashes), "last": list(d.ctx.crashes)}
+                for d in self.drivers
+                if d.ctx.crashes
+            },
         }
 
     async def _report_recovery(self, recovered: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,6 +161,8 @@ class DriverContext:
             history.register(config.id, config.kind)
         #: Fields of events never logged in clear (the runtime passes every kind's).
         self.secrets = secrets
+        #: The driver's last crashes (``{"at", "error"}``), newest last, for ``diagnostics``.
+        self.crashes: deque[dict[str, str]] = deque(maxlen=10)
         self.log = logging.getLogger(f"gateway.device.{config.id}")
         self._outbox = outbox
         self._topics = topics

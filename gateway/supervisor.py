@@ -12,6 +12,7 @@ import logging
 import time
 
 from gateway.devices import Driver
+from gateway.messages import isoformat
 from vision.urls import without_credentials
 
 __all__ = ["supervise"]
@@ -39,13 +40,10 @@ async def supervise(
             log.exception("driver %s crashed; restarting in %.0f s", ctx.device_id, delay)
             if time.monotonic() - started > restart_max_s:
                 delay = restart_min_s
+            error = without_credentials(f"{type(err).__name__}: {err}")[:500]
+            ctx.crashes.append({"at": isoformat(ctx.clock.now()), "error": error})
             await ctx.publish_state(available=False)
-            await ctx.publish_event(
-                "driver_crashed",
-                "warning",
-                error=without_credentials(f"{type(err).__name__}: {err}")[:500],
-                restart_in_s=delay,
-            )
+            await ctx.publish_event("driver_crashed", "warning", error=error, restart_in_s=delay)
         await asyncio.sleep(delay)
         delay = min(delay * 2, restart_max_s)
 

@@ -99,3 +99,36 @@ async def test_a_command_flood_is_dropped_while_telemetry_flows(
     allowed = 30 + 10 * elapsed
     assert len(flood_replies) <= allowed, (len(flood_replies), elapsed)
     assert gateway.alive and sent_s < 60
+
+
+async def test_remote_diagnosis_raises_the_log_level_for_a_while_and_reads_the_log(
+    gateway: GatewayProcess, upstream: Upstream, key_pair: tuple[Any, str]
+) -> None:
+    text = gateway.config_file.read_text()
+    gateway.config_file.write_text(text.replace('log_level = "debug"', 'log_level = "info"'))
+    gateway.start()
+    await upstream.wait_for(lambda: upstream.envelopes("telemetry"))
+    key = key_pair[0]
+
+    async def send(command: str, command_id: str, **args: Any) -> dict[str, Any]:
+        topic = TOPICS.command("gateway", command)
+        await upstream.send("gateway", command, sign_command(key, topic, command_id, args))
+        reply: dict[str, Any] = await upstream.wait_for(lambda: upstream.replies().get(command_id))
+        return reply
+
+    await upstream.send("gateway", "diagnostics", {"id": "d-unsigned", "args": {}})
+    unsigned = await upstream.wait_for(lambda: upstream.replies().get("d-unsigned"))
+    assert unsigned["error"]["code"] == "unauthenticated"  # the log is not for anyone
+    bad = await send("set_log_level", "l-bad", level="verbose", minutes=1)
+    assert bad["ok"] is False and bad["error"]["field"] == "args.level"
+    raised = await send("set_log_level", "l-1", level="debug", minutes=0.05)  # 3 s
+    assert raised["ok"] and raised["result"]["level"] == "debug"
+    await send("ping", "p-1")
+    report = (await send("diagnostics", "d-1"))["result"]
+    assert report["log_level"] == "debug"
+    assert report["versions"]["python"].startswith("3.")
+    assert report["uptime_s"] > 0 and report["outbox"]["depth"] >= 0
+    assert any(" DEBUG " in line for line in report["log"]), report["log"][-5:]
+    assert len(report["log"]) <= 200
+    await asyncio.sleep(3.5)
+    assert (await send("diagnostics", "d-2"))["result"]["log_level"] == "info"  # back by itself

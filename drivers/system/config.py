@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.devices import DeviceConfig
 
-__all__ = ["GatewayDeviceConfig", "ReportPeriodArgs"]
+__all__ = ["GatewayDeviceConfig", "LogLevelArgs", "ReportPeriodArgs"]
 
 
 class GatewayDeviceConfig(DeviceConfig):
@@ -23,3 +23,11 @@ class GatewayDeviceConfig(DeviceConfig):
 class ReportPeriodArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     period_s: float = Field(gt=0, le=86_400)
+
+
+class LogLevelArgs(BaseModel):
+    """The gateway's log at ``level`` for ``minutes`` (then back by itself)."""
+
+    model_config = ConfigDict(extra="forbid")
+    level: str = Field(pattern="^(debug|info|warning|error)$")
+    minutes: float = Field(gt=0, le=1440)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import platform
+from datetime import timedelta
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -10,9 +14,10 @@ from gpiozero import CPUTemperature
 from gpiozero.exc import GPIOZeroError
 
 from drivers.base import Alarm, Reporter
-from drivers.system.config import GatewayDeviceConfig, ReportPeriodArgs
+from drivers.system.config import GatewayDeviceConfig, LogLevelArgs, ReportPeriodArgs
 from gateway.devices import Driver, NoArgs, command
 from gateway.errors import CommandRejected
+from gateway.logs import RECENT, LevelOverride
 from gateway.messages import isoformat
 
 __all__ = ["GatewayDevice"]
@@ -33,6 +38,8 @@ class GatewayDevice(Driver):
     }
 
     _disk_full = False
+    _revert: asyncio.TimerHandle | None = None
+    _log_level = LevelOverride()
 
     async def run(self) -> None:
         ctx = self.ctx
@@ -108,6 +115,37 @@ class GatewayDevice(Driver):
         await self.ctx.publish_state({"report_period_s": args.period_s})
         return {"report_period_s": args.period_s}
 
+    @command(args=LogLevelArgs, actuating=True)
+    async def set_log_level(self, args: LogLevelArgs) -> dict[str, Any]:
+        """The whole gateway's log at ``level`` for ``minutes``; then back to the configured
+        level by itself (a forgotten ``debug`` never fills the disk)."""
+        if self._revert is not None:
+            self._revert.cancel()
+        self._log_level.set(args.level)
+        self._revert = asyncio.get_running_loop().call_later(
+            args.minutes * 60, self._log_level.revert
+        )
+        until = self.ctx.clock.now() + timedelta(minutes=args.minutes)
+        self.ctx.log.warning("log level %s for %g min (set upstream)", args.level, args.minutes)
+        return {"level": args.level, "until": isoformat(until)}
+
+    @command(actuating=True)
+    async def diagnostics(self, args: NoArgs) -> dict[str, Any]:
+        """What an installer asks a gateway far away: versions, uptime, restarts and their
+        reasons, the outbox, and the log's last lines (credentials in URLs removed)."""
+        stats = self.ctx.runtime.runtime_stats()
+        return {
+            "versions": _versions(),
+            "boot": stats["boot"],
+            "uptime_s": stats["uptime_s"],
+            "uplink": stats["uplink"],
+            "outbox": stats["outbox"],
+            "commands": stats.get("commands", {}),
+            "restarts": stats.get("restarts", {}),
+            "log_level": self._log_level.level,
+            "log": RECENT.lines(),
+        }
+
     @command()
     async def ping(self, args: NoArgs) -> dict[str, Any]:
         """Answer with the gateway's time and boot: proves the command path."""
@@ -121,6 +159,17 @@ class GatewayDevice(Driver):
         values = self.read()
         await self.ctx.publish_telemetry(values)
         return values
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version(), "machine": platform.machine()}
+    for package in ("community-gateway", "aiomqtt", "gpiozero", "opencv-python-headless",
+                    "dlib-bin", "pydantic"):  # fmt: skip
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
 
 
 def _existing(path: Path) -> Path:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import logging
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,29 +55,11 @@ def command_group(help: str) -> typer.Typer:
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The gateway's TOML file.")]
 
 
-#: Libraries whose INFO lines say nothing a newcomer to the demo needs (the embedded broker's
-#: state machine, the web server's requests); shown with ``gateway demo --verbose``.
-_CHATTY_LIBRARIES = ("amqtt", "transitions", "uvicorn", "uvicorn.access", "uvicorn.error")
-
-
-class _Redacting(logging.Formatter):
-    """Log lines without the credentials of any URL in them (a camera's rtsp password)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        from vision.urls import without_credentials
-
-        return without_credentials(super().format(record))
-
-
 def _setup_logging(level: str, *, libraries: str | None = None) -> None:
-    """The gateway's log on stderr at ``level``; third-party loggers at ``libraries`` when
-    given."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Redacting("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    logging.basicConfig(level=level.upper(), handlers=[handler])
-    if libraries is not None:
-        for name in _CHATTY_LIBRARIES:
-            logging.getLogger(name).setLevel(libraries.upper())
+    """The gateway's log (:func:`gateway.logs.setup`)."""
+    from gateway.logs import setup
+
+    setup(level, libraries=libraries)
 
 
 def _load(path: Path) -> GatewayConfig:

@@ -7,10 +7,10 @@ import json
 import logging
 from pathlib import Path
 
-from gateway.cli.common import _Redacting
 from gateway.clock import RealClock
 from gateway.db import Database
 from gateway.devices import DeviceConfig, Driver, DriverContext
+from gateway.logs import Redacting
 from gateway.outbox import Outbox
 from gateway.supervisor import supervise
 from gateway.topics import Topics
@@ -120,7 +120,7 @@ async def test_a_crash_report_and_a_log_line_never_carry_a_cameras_password(
     assert b"driver_crashed" in payloads and b"rtsp://***@10.0.0.5" in payloads
     assert b"hunter2" not in payloads
     record = logging.LogRecord("gateway.x", logging.WARNING, "f", 1, "opening %s", (url,), None)
-    assert _Redacting("%(message)s").format(record) == "opening rtsp://***@10.0.0.5:554/stream1"
+    assert Redacting("%(message)s").format(record) == "opening rtsp://***@10.0.0.5:554/stream1"
 
 
 async def test_a_kind_can_hold_its_outputs_through_a_restart(tmp_path: Path) -> None:
@@ -159,3 +159,20 @@ async def test_a_kind_can_hold_its_outputs_through_a_restart(tmp_path: Path) -> 
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert calls == ["run", "crashed", "run", "safe_state", "close"]
+
+
+def test_the_recent_log_lines_keep_the_last_ones_without_credentials() -> None:
+    from gateway.logs import RecentLines
+
+    recent = RecentLines(size=3)
+    log = logging.getLogger("gateway.test.recent")
+    log.addHandler(recent)
+    log.setLevel(logging.INFO)
+    try:
+        for n in range(5):
+            log.info("camera rtsp://admin:hunter2@10.0.0.5/stream %d", n)
+    finally:
+        log.removeHandler(recent)
+    lines = recent.lines()
+    assert len(lines) == 3 and lines[-1].endswith("rtsp://***@10.0.0.5/stream 4")
+    assert not any("hunter2" in line for line in lines)
