@@ -11,8 +11,9 @@ alarm and the unknown-face interval run on the monotonic clock; welfare checks (
 gateway's clock.
 
 The strike relay's safe state is de-energised: for a ``fail_secure`` strike that is locked,
-for a ``fail_safe`` one (a maglock, for fire codes) unlocked. It takes that state at start-up,
-on every stop and after a crash, before anything else.
+for a ``fail_safe`` one (a maglock, for fire codes) unlocked. It takes that state at start-up
+and on every stop; after a crash, ``while_restarting = "hold"`` (the default) keeps the door
+locked through the supervised restart, ``"release"`` drops the relay.
 
 Events: ``access_granted`` (resident_id, door, distance), ``access_denied`` (reason,
 resident_id: a suspended resident, or one outside their validity dates), ``unknown_face``
@@ -23,8 +24,13 @@ point, not seen for their own period or ``welfare_check_h``; once per period; se
 :mod:`gateway.welfare`), ``welfare_check_cleared`` and ``approval_requested`` (request_id,
 resident_id, distance: with ``second_factor = "unconfident"``, a match that is not confident,
 with ``"always"`` every match, waits for a signed ``approve {request_id}``, which checks the
-resident's status and dates again when it is applied). Grants and denials are also written to the
-audit log. Signed commands: ``unlock {seconds}``, ``approve``, and the residents'
+resident's status and dates again when it is applied), ``presentation_attack`` (liveness,
+frames: a face the liveness models take for a photograph or a screen; at most once a minute),
+``fire_release`` (critical: the fire panel's contact opened, the door is released for
+everyone) and ``fire_release_cleared``, ``template_unreadable`` (resident_id, fix: left out
+until enrolled again), ``bad_frame`` (problem, frames: skipped; at most once a minute) and
+``audit_write_failed`` (critical: the entry itself, so nothing is lost). Grants and denials
+are also written to the audit log. Signed commands: ``unlock {seconds}``, ``approve``, and the residents'
 ``enroll_resident`` (photos as base64 JPEGs), ``remove_resident``, ``suspend_resident``,
 ``resume_resident``: the same code as ``gateway residents …``, audited as ``upstream``.
 
