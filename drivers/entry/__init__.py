@@ -30,9 +30,10 @@ frames: a face the liveness models take for a photograph or a screen; at most on
 everyone) and ``fire_release_cleared``, ``template_unreadable`` (resident_id, fix: left out
 until enrolled again), ``bad_frame`` (problem, frames: skipped; at most once a minute) and
 ``audit_write_failed`` (critical: the entry itself, so nothing is lost). Grants and denials
-are also written to the audit log. Signed commands: ``unlock {seconds}``, ``approve``, and the residents'
-``enroll_resident`` (photos as base64 JPEGs), ``remove_resident``, ``suspend_resident``,
-``resume_resident``: the same code as ``gateway residents …``, audited as ``upstream``.
+are also written to the audit log. Signed commands: ``unlock {seconds}``, ``approve``, and
+the residents' ``enroll_resident`` (photos as base64 JPEGs), ``remove_resident``,
+``suspend_resident``, ``resume_resident``: the same code as ``gateway residents …``,
+audited as ``upstream``.
 
 Telemetry: ``door_open``, ``locked``, ``frames_per_s``, ``residents``.
 """
