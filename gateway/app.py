@@ -28,7 +28,7 @@ from gateway.devices import DeviceConfig, Driver, DriverContext
 from gateway.errors import DeviceUnavailable, GatewayError
 from gateway.hardware import Hardware, open_hardware
 from gateway.history import History
-from gateway.messages import Priority, isoformat
+from gateway.messages import isoformat
 from gateway.outbox import Outbox
 from gateway.plugins import driver_class, secret_fields
 from gateway.residents import (
@@ -196,12 +196,10 @@ class Gateway:
         await self._own().publish_event("storage_recovered", "critical", **recovered)
 
     async def _send_checkpoint(self, checkpoint: Checkpoint) -> None:
-        """The audit log's checkpoint: retained on ``{root}/audit``, and a critical event."""
-        payload = json.dumps(checkpoint.as_dict()).encode()
-        await self.outbox.put_envelope(
-            self.topics.audit, lambda _: payload, Priority.CRITICAL, retain=True
-        )
+        """The audit log's checkpoint: a critical event (durable, in the envelopes' ``seq``)
+        and retained on ``{root}/audit`` (outside it, sent again on every connect)."""
         await self._own().publish_event("audit_checkpoint", "critical", **checkpoint.as_dict())
+        await self.uplink.retain(self.topics.audit, json.dumps(checkpoint.as_dict()).encode())
 
     def _own(self) -> DriverContext:
         """The gateway's own device's context (one is made when none is configured)."""

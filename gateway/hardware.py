@@ -72,9 +72,7 @@ class GpioHardware:
         try:
             from gpiozero.pins.lgpio import LGPIOFactory
         except ImportError as err:
-            raise DeviceUnavailable(
-                "hardware = 'gpio' needs the lgpio library: sudo apt install python3-lgpio"
-            ) from err
+            raise DeviceUnavailable(_no_lgpio()) from err
         self.pin_factory = LGPIOFactory()
 
     def disk_usage(self, path: Path) -> tuple[int, int]:
@@ -118,3 +116,23 @@ def open_hardware(config: GatewayConfig, clock: Clock) -> Hardware:
         return GpioHardware()
     factory = hardware_class(choice)
     return factory(config=config, clock=clock)
+
+
+def _no_lgpio() -> str:
+    """Why lgpio cannot be imported, and the fix: apt installs it into the system's Python,
+    which a virtual environment sees only when made with ``--system-site-packages``."""
+    import sys
+
+    fix = "sudo apt install python3-lgpio"
+    if sys.prefix != sys.base_prefix:
+        config = Path(sys.prefix) / "pyvenv.cfg"
+        sees = config.exists() and "include-system-site-packages = true" in config.read_text()
+        if not sees:
+            return (
+                f"hardware = 'gpio' needs the lgpio library, which apt installs into the "
+                f"system's Python; this virtual environment ({sys.prefix}) cannot see the "
+                f"system's packages. Fix: {fix}, then `sudo gateway install` (it makes the venv "
+                "with --system-site-packages), or recreate the venv with "
+                "`python3 -m venv --system-site-packages`"
+            )
+    return f"hardware = 'gpio' needs the lgpio library: {fix}"

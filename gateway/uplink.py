@@ -59,6 +59,9 @@ class Uplink:
         self._state: UplinkState = "connecting"
         self._client: mqtt.Client | None = None
         self._acked: list[int] = []
+        #: Retained messages outside the envelope stream (no ``seq``): sent now when online,
+        #: and again on every connect after the birth.
+        self._retained: dict[str, bytes] = {}
         self.connects = 0
         self._client_was_up = False
         self._stopping = False
@@ -76,6 +79,15 @@ class Uplink:
     @property
     def state(self) -> UplinkState:
         return self._state
+
+    async def retain(self, topic: str, payload: bytes) -> None:
+        """Keep ``payload`` retained on ``topic`` (the latest one per topic), published now
+        when online and on every connect."""
+        self._retained[topic] = payload
+        client = self._client
+        if client is not None and self._state == "online":
+            with contextlib.suppress(mqtt.MqttError):
+                await client.publish(topic, payload, qos=1, retain=True)
 
     def _status(self, online: bool) -> bytes:
         body: dict[str, Any] = {"online": online, "boot": self._boot}
@@ -142,6 +154,8 @@ class Uplink:
             self.connects += 1
             try:
                 await client.publish(self._topics.status, self._status(True), qos=1, retain=True)
+                for topic, payload in list(self._retained.items()):
+                    await client.publish(topic, payload, qos=1, retain=True)
                 await client.subscribe(self._topics.command_filter, qos=1)
                 if self._stopping:  # stop() came while we were connecting
                     await self._publish_offline(client)

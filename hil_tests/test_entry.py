@@ -501,8 +501,12 @@ async def test_a_rewritten_audit_log_is_caught_by_the_checkpoint_upstream(
     anchored = (await upstream.wait_for(checkpoints, timeout=10))[-1]
     assert anchored["severity"] == "critical" and len(anchored["hash"]) == 64
     assert anchored["sig"] and born["audit_key"]
-    retained = [m for m in upstream.messages if m.topic == TOPICS.audit]
-    assert retained and retained[-1].json()["seq"] == anchored["seq"]
+    await upstream.wait_for(
+        lambda: [
+            m for m in upstream.messages
+            if m.topic == TOPICS.audit and m.json()["seq"] == anchored["seq"]
+        ]
+    )  # fmt: skip
     assert "agrees" in gateway_cli(gate, "audit", "verify", "--upstream")
 
     gate.close()  # stopped; then the remote unlock becomes 5 s in the log, hashes recomputed

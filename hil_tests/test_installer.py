@@ -158,3 +158,62 @@ def test_the_shipped_service_is_locked_down() -> None:
     text = unit.read_text()
     for needed in ("LimitCORE=0", "UMask=0077", "CapabilityBoundingSet=\n", "DevicePolicy=closed"):
         assert needed in text
+
+
+def test_gateway_install_into_a_root_twice_writes_everything_then_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """The whole installation into a temporary root (what it does on a Pi's /, but apt and
+    systemctl): the user and its groups, a venv that sees the system's packages with the
+    gateway in it, the configuration, the state directory and its key, the unit."""
+    root = tmp_path / "root"
+    first = cli("install", "--root", str(root), "--no-apt", "--no-start", timeout=600)
+    assert first.returncode == 0, first.stdout + first.stderr
+    lines = first.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "skipped", "changed", "changed", "changed", "changed", "changed", "skipped"
+    ], first.stdout  # fmt: skip
+    again = cli("install", "--root", str(root), "--no-apt", "--no-start", timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert [line.split()[0] for line in again.stdout.splitlines()] == [
+        "skipped", "ok", "ok", "ok", "ok", "ok", "skipped"
+    ], again.stdout  # fmt: skip
+
+    passwd = (root / "etc/passwd").read_text()
+    user = next(line for line in passwd.splitlines() if line.startswith("community-gateway:"))
+    assert user.endswith(":/var/lib/community-gateway:/usr/sbin/nologin")
+    groups = (root / "etc/group").read_text().splitlines()
+    for group in ("gpio", "video", "spi"):
+        assert any(g.startswith(f"{group}:") and "community-gateway" in g for g in groups)
+    venv = root / "opt/community-gateway/.venv"
+    assert "include-system-site-packages = true" in (venv / "pyvenv.cfg").read_text()
+    config = root / "etc/community-gateway/gateway.toml"
+    checked = subprocess.run(
+        [str(venv / "bin/gateway"), "config", "check", str(config)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    config_dir = root / "etc/community-gateway"
+    assert oct(config_dir.stat().st_mode & 0o777) == "0o750"
+    assert oct((config_dir / "gateway.toml").stat().st_mode & 0o777) == "0o640"
+    data = root / "var/lib/community-gateway"
+    assert oct(data.stat().st_mode & 0o777) == "0o700"
+    assert oct((data / "gateway.key").stat().st_mode & 0o777) == "0o600"
+    if os.geteuid() == 0:  # owned by the service user (its uid in the root's passwd)
+        assert data.stat().st_uid == int(user.split(":")[2])
+    unit = (root / "etc/systemd/system/community-gateway.service").read_text()
+    assert (
+        unit
+        == (
+            Path(__file__).resolve().parents[1] / "config/systemd/community-gateway.service"
+        ).read_text()
+    )
+    # systemd checks it as it would load it (the venv's path as it is under this root).
+    checkable = tmp_path / "community-gateway.service"
+    checkable.write_text(
+        unit.replace("/opt/community-gateway", str(root / "opt/community-gateway"))
+    )
+    verified = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(checkable)], capture_output=True, text=True
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
