@@ -20,6 +20,7 @@ from typing import Any
 from gpiozero import DigitalOutputDevice, InputDevice
 
 from gateway.errors import DeviceUnavailable
+from gateway.hardware import read_ds18b20
 
 __all__ = [
     "SPEED_OF_SOUND_M_S",
@@ -122,32 +123,6 @@ class UltrasonicRanger:
 def _resolve(done: asyncio.Future[float | None], value: float) -> None:
     if not done.done():
         done.set_result(value)
-
-
-def read_ds18b20(w1_root: Path, sensor_id: str) -> float:
-    """Degrees Celsius from ``{w1_root}/{sensor_id}/w1_slave``.
-
-    Raises :class:`DeviceUnavailable` for a missing probe, a CRC failure (``NO``) and the
-    85.000 °C value a probe reports after a power glitch before its first conversion.
-    """
-    path = w1_root / sensor_id / "w1_slave"
-    try:
-        # The kernel writes ASCII; a garbled read is a failed read, not a crash.
-        lines = path.read_bytes().decode("ascii", errors="replace").splitlines()
-    except OSError as err:
-        raise DeviceUnavailable(f"DS18B20 {sensor_id}: not on the 1-wire bus ({path})") from err
-    if len(lines) < 2 or not lines[0].rstrip().endswith("YES"):
-        raise DeviceUnavailable(f"DS18B20 {sensor_id}: CRC check failed")
-    _, sep, raw = lines[1].partition("t=")
-    try:
-        millidegrees = int(raw.strip())
-    except ValueError:
-        raise DeviceUnavailable(f"DS18B20 {sensor_id}: unreadable value {lines[1]!r}") from None
-    if not sep:
-        raise DeviceUnavailable(f"DS18B20 {sensor_id}: no temperature in {lines[1]!r}")
-    if millidegrees == 85_000:
-        raise DeviceUnavailable(f"DS18B20 {sensor_id}: power-on value 85 °C (not a reading)")
-    return millidegrees / 1000.0
 
 
 def ds18b20_or_none(w1_root: Path, sensor_id: str | None) -> float | None:

@@ -67,6 +67,25 @@ class DeviceConfig(BaseModel):
         (:mod:`gateway.welfare`); the gate watches everyone else."""
         return frozenset()
 
+    def pins(self) -> dict[str, int | str]:
+        """The GPIO lines this device is wired to, by field (``gateway doctor`` checks that
+        no two devices share one): every ``*_pin`` field set."""
+        return {
+            name: value
+            for name, value in self
+            if name.endswith("_pin") and isinstance(value, int | str) and value is not None
+        }
+
+    def probes(self) -> list[str]:
+        """The DS18B20 temperature probes on the 1-wire bus this device reads."""
+        probe = getattr(self, "temperature_sensor", None)
+        return [probe] if isinstance(probe, str) else []
+
+    def cameras(self) -> list[str]:
+        """The cameras (V4L2 devices, stream URLs) this device reads."""
+        camera = getattr(self, "camera", None)
+        return [camera] if isinstance(camera, str) else []
+
 
 class NoArgs(BaseModel):
     """Arguments of a command that takes none."""

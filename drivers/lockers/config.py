@@ -145,6 +145,15 @@ class LockerBankConfig(DeviceConfig):
     keypad: KeypadConfig | None = None
     deadband_c: float = Field(default=0.5, ge=0)
 
+    def pins(self) -> dict[str, int | str]:
+        """The shift bus's five lines (the locks, doors, cooling and keypad are its bits)."""
+        bus = self.bus
+        lines = ("clock", "data_out", "latch", "load", "data_in")
+        return {f"bus.{line}": getattr(bus, line) for line in lines}
+
+    def probes(self) -> list[str]:
+        return [c.probe for c in self.compartments if c.probe is not None]
+
     @model_validator(mode="after")
     def _bits(self) -> LockerBankConfig:
         ids = [c.id for c in self.compartments]

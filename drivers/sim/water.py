@@ -100,6 +100,8 @@ class StationModel:
         self._draw_left_l = 0.0
         self._pulse_debt = 0.0
         self.pulses_sent = 0
+        if self.probe is not None:  # on the bus from the start, as a wired probe is
+            write_ds18b20(self.probe, self.water_temp_c)
 
     @property
     def valve_open(self) -> bool:
