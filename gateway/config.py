@@ -92,10 +92,14 @@ def parse_config(
     photos = config.simulation.photos_dir
     if base_dir is not None and photos is not None and not photos.is_absolute():
         config.simulation.photos_dir = (base_dir / photos).resolve()
-    for name in ("tls_cert", "tls_key"):
-        value = getattr(config.web, name)
+    # Files named relative to the configuration are beside it (a provisioned bundle).
+    files: list[tuple[Any, str]] = [(config.web, name) for name in ("tls_cert", "tls_key")]
+    if config.mqtt.tls is not None:
+        files += [(config.mqtt.tls, name) for name in ("ca_file", "cert_file", "key_file")]
+    for section, name in files:
+        value = getattr(section, name)
         if base_dir is not None and value is not None and not value.is_absolute():
-            setattr(config.web, name, (base_dir / value).resolve())
+            setattr(section, name, (base_dir / value).resolve())
     config.devices = devices
     return config
 

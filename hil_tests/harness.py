@@ -123,10 +123,13 @@ class Upstream:
     while it reconnects.
     """
 
-    def __init__(self, port: int, settings: MqttSettings | None = None) -> None:
+    def __init__(
+        self, port: int, settings: MqttSettings | None = None, topic_filter: str = TOPICS.everything
+    ) -> None:
         self.settings = settings or MqttSettings(
             host="127.0.0.1", port=port, insecure_plaintext=True
         )
+        self.topic_filter = topic_filter
         self.messages: list[ReceivedMessage] = []
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
@@ -148,7 +151,7 @@ class Upstream:
                 async with Observer(
                     self.settings, identifier=f"upstream-{id(self)}", persistent=True
                 ) as client:
-                    await client.subscribe(TOPICS.everything)
+                    await client.subscribe(self.topic_filter)
                     async for message in client.messages():
                         self.messages.append(message)
                         self._changed.set()

@@ -16,7 +16,7 @@ import httpx2
 import pytest
 
 from gateway.demo.broker import MosquittoBroker, free_port
-from hil_tests.certs import Authority
+from gateway.pki import SiteAuthority
 from hil_tests.harness import GatewayProcess, Upstream, gateway_config
 
 
@@ -48,7 +48,7 @@ def _wait_for_console(client: httpx2.Client, process: GatewayProcess) -> httpx2.
 def test_gateway_run_serves_the_console_over_https_with_secure_cookies(
     tmp_path: Path, broker: MosquittoBroker
 ) -> None:
-    authority = Authority(tmp_path / "pki")
+    authority = SiteAuthority(tmp_path / "pki", "test-ca")
     server = authority.issue("console", server=True)
     port = free_port()
     web = (

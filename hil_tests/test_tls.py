@@ -13,15 +13,15 @@ import pytest
 
 from gateway.demo.broker import MosquittoBroker, find_mosquitto
 from gateway.mqtt import Observer
+from gateway.pki import Issued, SiteAuthority
 from gateway.settings import MqttSettings, TlsSettings
-from hil_tests.certs import Authority, Issued
 from hil_tests.harness import GATEWAY, SITE, TOPICS, GatewayProcess, Upstream, gateway_config
 
 
 @pytest.fixture
 def pki(tmp_path: Path) -> dict[str, Any]:
-    ca = Authority(tmp_path / "pki")
-    rogue = Authority(tmp_path / "rogue", "rogue-ca")
+    ca = SiteAuthority(tmp_path / "pki", "test-ca")
+    rogue = SiteAuthority(tmp_path / "rogue", "rogue-ca")
     return {
         "ca": ca,
         "rogue": rogue,

@@ -10,6 +10,7 @@ from gateway.cli import audit, command, config, keys, outbox, users
 from gateway.cli.demo import demo
 from gateway.cli.doctor import doctor
 from gateway.cli.install import install
+from gateway.cli.provision import provision
 from gateway.cli.run import run
 from gateway.plugins import device_kinds, load_target
 
@@ -26,6 +27,7 @@ app.command()(run)
 app.command()(demo)
 app.command()(install)
 app.command()(doctor)
+app.command()(provision)
 app.add_typer(config.config_app, name="config")
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(keys.keys_app, name="keys")
