@@ -55,6 +55,7 @@ def parse_config(
         problem(("devices",), "must be a list of [[devices]] tables")
         devices_raw = []
     seen_ids: set[str] = set()
+    lines_used: dict[str, str] = {}  # GPIO line → the device field wired to it
     for index, item in enumerate(devices_raw):
         where: tuple[str | int, ...] = ("devices", index)
         if not isinstance(item, dict):
@@ -78,6 +79,14 @@ def parse_config(
         if device.id in seen_ids:
             problem((*where, "id"), f"duplicate device id {device.id!r}; ids must be unique")
         seen_ids.add(device.id)
+        for field, pin in device.pins().items():
+            owner = lines_used.get(str(pin))
+            if owner is not None:
+                problem(
+                    (*where, *field.split(".")),
+                    f"GPIO{pin} is already {owner}: give each device its own line",
+                )
+            lines_used[str(pin)] = f"{device.id}.{field}"
         devices.append(device)
     try:
         config = GatewayConfig.model_validate(raw)

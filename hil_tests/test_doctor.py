@@ -98,17 +98,19 @@ async def test_each_fault_is_a_failed_check_with_its_fix(
     assert checks["clock"].status == "fail" and "timesyncd" in checks["clock"].fix
     assert checks["broker"].status == "ok"
 
-    shared = DEVICES.replace("door_pin = 27", "door_pin = 24")  # the leak sensor's line
-    checks = await run(config(tmp_path, free_port(), devices=shared))
+    checks = await run(config(tmp_path, free_port()))
     unreachable = checks["broker"]
     assert unreachable.status == "fail" and "cannot reach" in unreachable.detail
     assert "firewall" in unreachable.fix
-    assert checks["pins"].status == "fail"
-    assert checks["pins"].detail == "GPIO24 is water-1.leak_pin and gate.door_pin"
-
     done = doctor("--config", str(tmp_path / "gateway.toml"))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "fail  broker: cannot reach" in done.stdout
+
+    shared = DEVICES.replace("door_pin = 27", "door_pin = 24")  # the leak sensor's line
+    config(tmp_path, free_port(), devices=shared)
+    refused = doctor("--config", str(tmp_path / "gateway.toml"))
+    assert refused.returncode == 2  # the configuration's own check names the line
+    assert "devices.2.door_pin: GPIO24 is already water-1.leak_pin" in refused.stderr
 
 
 async def test_a_wrong_password_is_named(tmp_path: Path) -> None:

@@ -155,3 +155,17 @@ def test_mqtt_is_tls_unless_plaintext_is_chosen_and_never_a_password_in_clear() 
         parse_config(
             head + 'insecure_plaintext = true\n[mqtt.tls]\nca_file = "/ca.pem"\n', "g.toml"
         )
+
+
+def test_a_gpio_line_wired_to_two_devices_is_refused_with_its_line() -> None:
+    text = (
+        'site = "s"\ngateway_id = "g"\n\n[[devices]]\nkind = "water_station"\nid = "w"\n'
+        'flow_pin = 23\nleak_pin = 24\nvalve_pin = 25\n\n[[devices]]\nkind = "entry"\n'
+        'id = "gate"\ncamera = "0"\nstrike_pin = 17\ndoor_pin = 24\n'
+    )
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text, "shared.toml")
+    assert "devices.1.door_pin: GPIO24 is already w.leak_pin: give each device its own line" in (
+        str(refused.value)
+    )
+    assert "(line 16)" in str(refused.value)
