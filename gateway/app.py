@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from gateway.anchor import Checkpoint, Checkpointer, GatewayKey
@@ -25,12 +26,13 @@ from gateway.clock import Clock, RealClock, ScaledClock
 from gateway.commands import CommandRouter
 from gateway.db import Database
 from gateway.devices import DeviceConfig, Driver, DriverContext
-from gateway.errors import DeviceUnavailable, GatewayError
+from gateway.errors import CommandRejected, DeviceUnavailable, GatewayError
 from gateway.hardware import Hardware, open_hardware
 from gateway.history import History
 from gateway.messages import isoformat
 from gateway.outbox import Outbox
 from gateway.plugins import driver_class, secret_fields
+from gateway.reconfigure import Reconfigure, masked
 from gateway.residents import (
     DoorCamera,
     PhotoChecker,
@@ -64,8 +66,15 @@ FLUSH_TIMEOUT_S = 5.0
 class Gateway:
     """One gateway process: everything that runs on the box."""
 
-    def __init__(self, config: GatewayConfig) -> None:
+    def __init__(self, config: GatewayConfig, config_file: Path | None = None) -> None:
         self.config = config
+        #: The file it runs from, which a signed ``config_apply`` replaces (with rollback).
+        self.reconfigure = (
+            Reconfigure(config_file, config.data_dir) if config_file is not None else None
+        )
+        #: Set when it stopped to start again (a new configuration, or a rollback).
+        self.restart_requested = False
+        self._stop: asyncio.Event | None = None
         self.topics = Topics(config.mqtt.prefix, config.site, config.gateway_id)
         self.clock: Clock = (
             ScaledClock(config.simulation.time_scale)
@@ -131,6 +140,7 @@ class Gateway:
             "version": VERSION,
             "devices": [{"id": d.config.id, "kind": d.config.kind} for d in self.drivers],
             "audit_key": self.key.public,
+            **(self.reconfigure.identity() if self.reconfigure is not None else {}),
         }
 
     # -- what the console asks of the gateway --------------------------------------------------
@@ -191,6 +201,68 @@ class Gateway:
             },
         }
 
+    # -- remote configuration (gateway/reconfigure.py) ---------------------------------------
+
+    async def apply_config(self, text: str, version: str, health_s: float) -> dict[str, Any]:
+        """Check, keep the running file, put the new one in place and start again on it."""
+        r = self.reconfigure
+        if r is None or self._stop is None:
+            raise CommandRejected("refused", "this gateway was not started from a file")
+        if r.pending() is not None:
+            raise CommandRejected(
+                "refused", "a configuration is being applied: wait for config_applied or "
+                "config_rolled_back",
+            )  # fmt: skip
+        r.check(text, self.config.site, self.config.gateway_id)
+        r.stage(text, version, health_s)
+        log.warning("configuration %s in place: starting again on it", version)
+        self.restart_requested = True
+        asyncio.get_running_loop().call_later(0.2, self._stop.set)  # the reply goes first
+        return {"version": version, "restarting": True, "health_s": health_s}
+
+    def config_get(self) -> dict[str, Any]:
+        r = self.reconfigure
+        if r is None:
+            raise CommandRejected("refused", "this gateway was not started from a file")
+        return {**r.identity(), "toml": masked(r.text())}
+
+    async def _settle_config(self) -> None:
+        """After a ``config_apply``: keep the new file once healthy, else roll back."""
+        r = self.reconfigure
+        pending = r.pending() if r is not None else None
+        if r is None or pending is None:
+            return
+        own = self._own()
+        if pending.state == "rolled_back" or not r.in_place(pending):
+            reason = pending.reason or "the apply was interrupted before the new file was in place"
+            # Told upstream (durably) before the marker goes: a kill in between tells it again.
+            await own.publish_event(
+                "config_rolled_back", "critical", version=pending.version, reason=reason,
+                running_version=pending.old_version,
+            )  # fmt: skip
+            r.done()
+            return
+        deadline = time.monotonic() + pending.health_s
+        while time.monotonic() < deadline:
+            down = [d.config.id for d in self.drivers if not d.ctx.available]
+            if self.uplink.state == "online" and not down:
+                await own.publish_event(
+                    "config_applied", "info", version=pending.version,
+                    previous_version=pending.old_version,
+                )  # fmt: skip
+                r.keep(pending)
+                return
+            await asyncio.sleep(0.5)
+        if self.uplink.state != "online":
+            why = "the uplink did not come back"
+        else:
+            why = f"not available: {', '.join(down)}"
+        r.roll_back(pending, f"{why} within {pending.health_s:g} s")
+        log.error("configuration %s rolled back: %s", pending.version, why)
+        self.restart_requested = True
+        if self._stop is not None:
+            self._stop.set()
+
     async def _report_recovery(self, recovered: dict[str, Any]) -> None:
         """Tell upstream, through the gateway's own device, that storage was recovered."""
         await self._own().publish_event("storage_recovered", "critical", **recovered)
@@ -232,6 +304,7 @@ class Gateway:
             self.config.mqtt.host,
             self.config.mqtt.port,
         )
+        self._stop = stop
         if self.db.recovered is not None:
             await self._report_recovery(self.db.recovered)
         try:
@@ -243,6 +316,7 @@ class Gateway:
                     tg.create_task(_watchdog(), name="watchdog"),
                     tg.create_task(self.history.run(), name="history"),
                     tg.create_task(self.checkpoints.run(), name="audit-checkpoints"),
+                    tg.create_task(self._settle_config(), name="config-settle"),
                 ]
                 if self.config.web.enabled:
                     service.append(tg.create_task(self._console(), name="console"))

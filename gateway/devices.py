@@ -140,6 +140,15 @@ class Runtime(Protocol):
 
     def runtime_stats(self) -> dict[str, Any]: ...
 
+    async def apply_config(self, text: str, version: str, health_s: float) -> dict[str, Any]:
+        """A new configuration file, kept once healthy or rolled back (the gateway device's
+        ``config_apply``)."""
+        ...
+
+    def config_get(self) -> dict[str, Any]:
+        """The running configuration, its secrets masked, with its version and hash."""
+        ...
+
 
 class DriverContext:
     """Everything a driver may use: clock, pins, storage and the publish methods."""

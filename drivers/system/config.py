@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.devices import DeviceConfig
 
-__all__ = ["GatewayDeviceConfig", "LogLevelArgs", "ReportPeriodArgs"]
+__all__ = ["ConfigApplyArgs", "GatewayDeviceConfig", "LogLevelArgs", "ReportPeriodArgs"]
 
 
 class GatewayDeviceConfig(DeviceConfig):
@@ -31,3 +31,14 @@ class LogLevelArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     level: str = Field(pattern="^(debug|info|warning|error)$")
     minutes: float = Field(gt=0, le=1440)
+
+
+class ConfigApplyArgs(BaseModel):
+    """A whole new ``gateway.toml``, its version, and how long it has to prove healthy."""
+
+    model_config = ConfigDict(extra="forbid")
+    toml: str = Field(min_length=1, max_length=256 * 1024)
+    version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}$")
+    #: Within this many seconds of starting on it: the uplink online and every device
+    #: available, or the previous file comes back.
+    health_s: float = Field(default=60.0, ge=5, le=600)

@@ -14,7 +14,12 @@ from gpiozero import CPUTemperature
 from gpiozero.exc import GPIOZeroError
 
 from drivers.base import Alarm, Reporter
-from drivers.system.config import GatewayDeviceConfig, LogLevelArgs, ReportPeriodArgs
+from drivers.system.config import (
+    ConfigApplyArgs,
+    GatewayDeviceConfig,
+    LogLevelArgs,
+    ReportPeriodArgs,
+)
 from gateway.devices import Driver, NoArgs, command
 from gateway.errors import CommandRejected
 from gateway.logs import RECENT, LevelOverride
@@ -145,6 +150,18 @@ class GatewayDevice(Driver):
             "log_level": self._log_level.level,
             "log": RECENT.lines(),
         }
+
+    @command(args=ConfigApplyArgs, actuating=True)
+    async def config_apply(self, args: ConfigApplyArgs) -> dict[str, Any]:
+        """Replace the whole configuration: checked first (the reply names the line and key
+        of a refusal), kept once healthy within ``health_s``, else rolled back by itself
+        (``config_applied`` / ``config_rolled_back``)."""
+        return await self.ctx.runtime.apply_config(args.toml, args.version, args.health_s)
+
+    @command(actuating=True)
+    async def config_get(self, args: NoArgs) -> dict[str, Any]:
+        """The running configuration (passwords masked), its version and hash."""
+        return self.ctx.runtime.config_get()
 
     @command()
     async def ping(self, args: NoArgs) -> dict[str, Any]:

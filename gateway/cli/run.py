@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from gateway.cli.common import ConfigOption, _load, _setup_logging, err
@@ -17,8 +19,32 @@ def run(config: ConfigOption) -> None:
     cfg = _load(config)
     _setup_logging(cfg.log_level)
     try:
-        gateway = Gateway(cfg)
+        gateway = Gateway(cfg, config_file=config)
     except GatewayError as error:
         err.print(f"cannot start: {error}", markup=False)
+        if _roll_back(config, cfg.data_dir, f"cannot start: {error}"):
+            _start_again(config)
         raise typer.Exit(1) from None
     asyncio.run(run_until_signalled(gateway))
+    if gateway.restart_requested:  # a new configuration, or the previous one back
+        _start_again(config)
+
+
+def _roll_back(config: Path, data_dir: Path, reason: str) -> bool:
+    """A configuration just applied that cannot even start: the previous one back."""
+    from gateway.reconfigure import Reconfigure
+
+    r = Reconfigure(config, data_dir)
+    pending = r.pending()
+    if pending is None or pending.state != "applying":
+        return False
+    r.roll_back(pending, reason)
+    return True
+
+
+def _start_again(config: Path) -> None:
+    """The same process (its pid, its systemd unit) runs ``gateway run`` anew."""
+    import os
+    import sys
+
+    os.execv(sys.executable, [sys.executable, "-m", "gateway", "run", "--config", str(config)])

@@ -8,7 +8,7 @@ from typing import Any
 
 from gpiozero.pins.mock import MockFactory
 
-from gateway.errors import GatewayError
+from gateway.errors import CommandRejected, GatewayError
 from gateway.messages import render_envelope
 from vision.camera import Replay
 
@@ -50,3 +50,9 @@ class StubRuntime:
     def runtime_stats(self) -> dict[str, Any]:
         outbox = {"depth": 0, "dropped": 0}
         return {"boot": 1, "uptime_s": 0.0, "uplink": "online", "outbox": outbox}
+
+    async def apply_config(self, text: str, version: str, health_s: float) -> dict[str, Any]:
+        raise CommandRejected("refused", "a test runtime has no configuration file")
+
+    def config_get(self) -> dict[str, Any]:
+        raise CommandRejected("refused", "a test runtime has no configuration file")

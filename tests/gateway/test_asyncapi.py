@@ -67,5 +67,11 @@ def test_every_device_kind_and_command_is_documented() -> None:
         # Every documented event is one the kind's package names in its docstring.
         module = sys.modules[driver.__module__.rpartition(".")[0]].__doc__ or ""
         for event in kinds[kind]["events"]:
-            runtime = {"driver_crashed", "storage_recovered", "audit_checkpoint"}  # the runtime's
+            runtime = {
+                "driver_crashed",
+                "storage_recovered",
+                "audit_checkpoint",
+                "config_applied",
+                "config_rolled_back",
+            }  # the runtime's
             assert f"``{event}``" in module or event in runtime, (kind, event)
