@@ -19,11 +19,21 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from drivers.sim import control_socket
 from drivers.sim.control import request
+from gateway.commands import sign_command
 from gateway.mqtt import Observer, ReceivedMessage
 from gateway.settings import MqttSettings
 from gateway.topics import Topics
 
 SITE = "hil-site"
+#: One water station on its own pins (for scenarios that need a device beside the gateway).
+WATER_STATION = """
+[[devices]]
+kind = "water_station"
+id = "water-1"
+flow_pin = 23
+leak_pin = 24
+valve_pin = 25
+"""
 GATEWAY = "gw-hil"
 TOPICS = Topics("cg/v1", SITE, GATEWAY)
 
@@ -234,3 +244,21 @@ async def crash_and_recover(
     await upstream.wait_for(lambda: running() > before, timeout=timeout)
     pins: list[str] = broken["pins"]
     return pins
+
+
+class Operator:
+    """Sends signed commands to one device and waits for their replies."""
+
+    def __init__(self, upstream: Upstream, key: Ed25519PrivateKey, device: str) -> None:
+        self.upstream, self.key, self.device, self.sent = upstream, key, device, 0
+
+    async def __call__(self, command: str, **args: Any) -> dict[str, Any]:
+        self.sent += 1
+        command_id = f"{command}-{self.sent}"
+        topic = TOPICS.command(self.device, command)
+        body = sign_command(self.key, topic, command_id, args)
+        await self.upstream.send(self.device, command, body)
+        reply: dict[str, Any] = await self.upstream.wait_for(
+            lambda: self.upstream.replies().get(command_id), timeout=30
+        )
+        return reply

@@ -13,16 +13,11 @@ from gateway.config import load_config
 from gateway.demo.broker import MosquittoBroker, free_port
 from gateway.doctor import Check, diagnose
 from gateway.hardware import open_hardware
-from hil_tests.harness import gateway_config
+from hil_tests.harness import WATER_STATION, gateway_config
 
-DEVICES = """
-[[devices]]
-kind = "water_station"
-id = "water-1"
-flow_pin = 23
-leak_pin = 24
-valve_pin = 25
-temperature_sensor = "28-00000b1c2d01"
+DEVICES = (
+    WATER_STATION
+    + """temperature_sensor = "28-00000b1c2d01"
 
 [[devices]]
 kind = "entry"
@@ -31,6 +26,7 @@ camera = "gate-camera"
 strike_pin = 17
 door_pin = 27
 """
+)
 SYNCED = ("sh", "-c", "echo NTPSynchronized=yes")
 UNSYNCED = ("sh", "-c", "echo NTPSynchronized=no")
 

@@ -17,9 +17,14 @@ import pytest
 
 from drivers.sim import control_socket
 from drivers.sim.control import request
-from gateway.commands import sign_command
 from gateway.demo.broker import MosquittoBroker
-from hil_tests.harness import TOPICS, GatewayProcess, Upstream, crash_and_recover, gateway_config
+from hil_tests.harness import (
+    GatewayProcess,
+    Operator,
+    Upstream,
+    crash_and_recover,
+    gateway_config,
+)
 
 BANK = "lockers-1"
 
@@ -106,23 +111,6 @@ def configure(process: GatewayProcess, text: str) -> None:
     )
 
 
-class Operator:
-    """Sends signed locker commands and waits for their replies."""
-
-    def __init__(self, upstream: Upstream, key: Any) -> None:
-        self.upstream, self.key, self.sent = upstream, key, 0
-
-    async def __call__(self, command: str, **args: Any) -> dict[str, Any]:
-        self.sent += 1
-        command_id = f"{command}-{self.sent}"
-        topic = TOPICS.command(BANK, command)
-        await self.upstream.send(BANK, command, sign_command(self.key, topic, command_id, args))
-        reply: dict[str, Any] = await self.upstream.wait_for(
-            lambda: self.upstream.replies().get(command_id)
-        )
-        return reply
-
-
 def events(upstream: Upstream, name: str) -> list[dict[str, Any]]:
     return [
         e["data"] | {"ts": e["ts"]}
@@ -170,7 +158,7 @@ async def test_a_chilled_parcel_is_held_in_band_for_a_day_and_collected_with_its
 ) -> None:
     configure(lockers, bank(time_scale=1200, sample_period_s=60))
     await started(lockers, upstream)
-    send = Operator(upstream, key_pair[0])
+    send = Operator(upstream, key_pair[0], BANK)
     reply = await send("deposit", size="M", **{"class": "chilled"}, delivery_ref="D-day")
     assert reply["ok"], reply
     ready = await wait_event(upstream, "delivery_ready", delivery_ref="D-day")
@@ -209,7 +197,7 @@ async def test_a_dead_compressor_is_an_excursion_after_the_grace_period_then_cri
     # Every 0.1 °C reported, so the telemetry shows when the band was left, to a minute.
     configure(lockers, bank(time_scale=240, extra="deadband_c = 0.1"))
     await started(lockers, upstream)
-    send = Operator(upstream, key_pair[0])
+    send = Operator(upstream, key_pair[0], BANK)
     reply = await send("deposit", size="M", **{"class": "chilled"}, delivery_ref="D-warm")
     compartment = reply["result"]["compartment"]
     ready = await wait_event(upstream, "delivery_ready", delivery_ref="D-warm")
@@ -266,7 +254,7 @@ async def test_codes_open_doors_wrong_codes_lock_out_and_warm_compartments_refus
 ) -> None:
     configure(lockers, bank(time_scale=10, extra="door_held_open_s = 60"))
     await started(lockers, upstream)
-    send = Operator(upstream, key_pair[0])
+    send = Operator(upstream, key_pair[0], BANK)
 
     # A compartment that is not cold yet refuses a chilled parcel, and says why.
     await world(lockers, "set", compartment="C03", temperature_c=12.0)
@@ -354,7 +342,7 @@ async def test_kill_9_mid_delivery_keeps_the_parcel_its_code_and_its_record(
 ) -> None:
     configure(lockers, bank(time_scale=120))
     await started(lockers, upstream)
-    send = Operator(upstream, key_pair[0])
+    send = Operator(upstream, key_pair[0], BANK)
     assert (await send("deposit", size="M", **{"class": "frozen"}, delivery_ref="D-k"))["ok"]
     ready = await wait_event(upstream, "delivery_ready", delivery_ref="D-k")
     await asyncio.sleep(5)  # ten simulated minutes of record
@@ -396,7 +384,7 @@ async def test_a_crashed_bank_is_restarted_and_a_parcel_is_deposited_and_collect
 ) -> None:
     configure(lockers, bank(time_scale=10))
     await started(lockers, upstream)
-    send = Operator(upstream, key_pair[0])
+    send = Operator(upstream, key_pair[0], BANK)
     assert (await send("deposit", size="S", **{"class": "ambient"}, delivery_ref="D-1"))["ok"]
     first = await wait_event(upstream, "delivery_ready", delivery_ref="D-1")
     lines = await crash_and_recover(lockers, upstream, BANK)

@@ -8,37 +8,13 @@ from typing import Any
 from gateway.commands import sign_command
 from gateway.config import load_config
 from gateway.demo.broker import free_port
-from hil_tests.harness import TOPICS, GatewayProcess, Upstream
+from hil_tests.harness import TOPICS, WATER_STATION, GatewayProcess, Operator, Upstream
 
-WATER = """
-[[devices]]
-kind = "water_station"
-id = "water-1"
-flow_pin = 23
-leak_pin = 24
-valve_pin = 25
-"""
+WATER = WATER_STATION
 
 
 def events(upstream: Upstream, name: str) -> list[dict[str, Any]]:
     return [e["data"] for e in upstream.envelopes("event") if e["data"]["event"] == name]
-
-
-class Operator:
-    def __init__(self, upstream: Upstream, key: Any) -> None:
-        self.upstream, self.key, self.sent = upstream, key, 0
-
-    async def __call__(self, command: str, **args: Any) -> dict[str, Any]:
-        self.sent += 1
-        command_id = f"{command}-{self.sent}"
-        topic = TOPICS.command("gateway", command)
-        await self.upstream.send(
-            "gateway", command, sign_command(self.key, topic, command_id, args)
-        )
-        reply: dict[str, Any] = await self.upstream.wait_for(
-            lambda: self.upstream.replies().get(command_id), timeout=30
-        )
-        return reply
 
 
 async def online(gateway: GatewayProcess, upstream: Upstream, after: int) -> int:
@@ -51,7 +27,7 @@ async def test_a_good_configuration_is_kept_and_a_wrong_one_refused_before_anyth
 ) -> None:
     gateway.start()
     boot = await online(gateway, upstream, 0)
-    send = Operator(upstream, key_pair[0])
+    send = Operator(upstream, key_pair[0], "gateway")
     running = gateway.config_file.read_text()
     shared = running + WATER + WATER.replace('"water-1"', '"water-2"')  # same pins twice
     refused = await send("config_apply", toml=shared, version="v2")
@@ -80,7 +56,7 @@ async def test_a_configuration_that_loses_the_broker_is_rolled_back_within_its_b
 ) -> None:
     gateway.start()
     boot = await online(gateway, upstream, 0)
-    send = Operator(upstream, key_pair[0])
+    send = Operator(upstream, key_pair[0], "gateway")
     running = gateway.config_file.read_text()
     broker_port = load_config(gateway.config_file).mqtt.port
     dead = running.replace(f"port = {broker_port}", f"port = {free_port()}")
