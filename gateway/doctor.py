@@ -69,6 +69,37 @@ def python_and_packages() -> Check:
     return Check("python and packages", "ok", ", ".join(found))
 
 
+def free_lines(cfg: GatewayConfig, choice: str, service_active: bool) -> Check:
+    """On the board: each configured line can be claimed (no other program holds it)."""
+    if choice != "gpio":
+        return Check("pins free", "skip", "simulated pins")
+    if service_active:
+        return Check("pins free", "skip", "the running gateway holds its lines")
+    try:
+        import lgpio  # type: ignore[import-not-found]
+    except ImportError:
+        return Check("pins free", "skip", "no lgpio (see the pin factory line)")
+    chip = lgpio.gpiochip_open(0)
+    busy = []
+    try:
+        for device in cfg.devices:
+            for field, pin in device.pins().items():
+                if not isinstance(pin, int):
+                    continue
+                if lgpio.gpio_claim_input(chip, pin) < 0:
+                    busy.append(f"GPIO{pin} ({device.id}.{field})")
+                else:
+                    lgpio.gpio_free(chip, pin)
+    finally:
+        lgpio.gpiochip_close(chip)
+    if busy:
+        return Check(
+            "pins free", "fail", f"held by another program: {', '.join(busy)}",
+            "`gpioinfo` names the holder; stop it, or wire the device to a free line",
+        )  # fmt: skip
+    return Check("pins free", "ok", "every configured line can be claimed")
+
+
 def pin_factory(hardware: Hardware, choice: str) -> Check:
     if choice != "gpio":
         return Check("pin factory", "ok", f"{type(hardware).__name__} (hardware = {choice!r})")
@@ -217,10 +248,13 @@ async def broker(cfg: GatewayConfig, timeout: float = 10.0) -> Check:
     )
 
 
-def clock(timedatectl: Sequence[str] = ("timedatectl", "show", "-p", "NTPSynchronized")) -> Check:
-    if shutil.which(timedatectl[0]) is None:
-        return Check("clock", "skip", f"no {timedatectl[0]} here")
-    done = subprocess.run(list(timedatectl), capture_output=True, text=True, check=False)
+def clock(timedatectl: str = "timedatectl") -> Check:
+    if shutil.which(timedatectl) is None:
+        return Check("clock", "skip", f"no {timedatectl} here")
+    done = subprocess.run(
+        [timedatectl, "show", "-p", "NTPSynchronized"], capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
     answer = done.stdout.strip().rpartition("=")[2]
     if done.returncode != 0 or answer not in ("yes", "no"):
         return Check("clock", "skip", f"timedatectl says nothing ({done.stderr.strip()[:80]})")
@@ -229,7 +263,16 @@ def clock(timedatectl: Sequence[str] = ("timedatectl", "show", "-p", "NTPSynchro
             "clock", "fail", "not synchronised: signed commands are judged by the clock",
             "systemctl enable --now systemd-timesyncd, and let it reach an NTP server",
         )  # fmt: skip
-    return Check("clock", "ok", "synchronised (NTP)")
+    # The skew against the time server (Mosquitto puts no time of its own on the wire).
+    status = subprocess.run(
+        [timedatectl, "timesync-status"], capture_output=True, text=True, check=False
+    )
+    offset = next(
+        (line.split(":", 1)[1].strip() for line in status.stdout.splitlines()
+         if line.strip().startswith("Offset:")),
+        None,
+    )  # fmt: skip
+    return Check("clock", "ok", "synchronised (NTP)" + (f", offset {offset}" if offset else ""))
 
 
 def storage(cfg: GatewayConfig, hardware: Hardware) -> list[Check]:
@@ -287,19 +330,21 @@ async def diagnose(
     cfg: GatewayConfig,
     hardware: Hardware,
     *,
-    timedatectl: Sequence[str] = ("timedatectl", "show", "-p", "NTPSynchronized"),
+    timedatectl: str = "timedatectl",
     systemctl: Sequence[str] = ("systemctl",),
 ) -> list[Check]:
     """Every check, in the order an installer would go through them."""
     choice = "gpio" if type(hardware).__name__ == "GpioHardware" else cfg.hardware
+    unit = service(systemctl)
     checks: list[Check] = [python_and_packages(), pin_factory(hardware, choice), pins(cfg)]
+    checks.append(free_lines(cfg, choice, unit.status == "ok"))
     checks += one_wire(cfg, hardware)
     checks.append(spi(cfg, choice))
     checks += await asyncio.to_thread(cameras, cfg, hardware)
     checks.append(await broker(cfg))
     checks.append(clock(timedatectl))
     checks += storage(cfg, hardware)
-    checks.append(service(systemctl))
+    checks.append(unit)
     return checks
 
 
