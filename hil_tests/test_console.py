@@ -171,15 +171,21 @@ def test_a_manager_enrolls_a_resident_watches_the_gate_and_the_complex(
     expect(page.locator("table.residents")).to_contain_text("C-7-schneider")
     expect(page.locator("table.residents")).to_contain_text("active")
 
-    # The resident walks up to the simulated gate and is let in.
-    page.goto(base + "devices/gate-main")
-    page.get_by_label("Someone walks up to the gate").select_option(label="John Schneider")
-    page.get_by_role("button", name="Walk up").click()
-    expect(page.locator(".notice")).to_contain_text("John_Schneider walks up")
-    try:
-        until(page, base + "events?device=gate-main", "table.events", "C-7-schneider", 60)
-    except AssertionError as missing:
-        raise AssertionError(f"{missing}\nthe demo said:\n{''.join(process.lines[-80:])}") from None
+    # The resident walks up to the simulated gate and is let in. The demo's own script walks
+    # other people up in its first minutes; one who steps in front of the camera takes the
+    # resident's place, who then walks up again, as at a real gate.
+    for attempt in range(3):
+        page.goto(base + "devices/gate-main")
+        page.get_by_label("Someone walks up to the gate").select_option(label="John Schneider")
+        page.get_by_role("button", name="Walk up").click()
+        expect(page.locator(".notice")).to_contain_text("John_Schneider walks up")
+        try:
+            until(page, base + "events?device=gate-main", "table.events", "C-7-schneider", 25)
+            break
+        except AssertionError as missing:
+            if attempt == 2:
+                said = "".join(process.lines[-80:])
+                raise AssertionError(f"{missing}\nthe demo said:\n{said}") from None
     granted = page.locator("table.events tr", has_text="access granted").filter(
         has_text="C-7-schneider"
     )
