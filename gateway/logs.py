@@ -27,26 +27,29 @@ class Redacting(logging.Formatter):
 
 
 class RecentLines(logging.Handler):
-    """The last ``size`` lines, formatted (so redacted) like the log itself."""
+    """The last ``size`` records, formatted (so redacted) like the log itself when asked: a
+    flood of log lines costs an append each, not a second formatting."""
 
     def __init__(self, size: int = 200) -> None:
         super().__init__()
-        self._lines: deque[str] = deque(maxlen=size)
+        self._records: deque[logging.LogRecord] = deque(maxlen=size)
         self._guard = threading.Lock()
         self.setFormatter(Redacting(FORMAT))
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
-            line = self.format(record)
-        except Exception:  # a log call with bad arguments: logging's own way of coping
-            self.handleError(record)
-            return
         with self._guard:
-            self._lines.append(line)
+            self._records.append(record)
 
     def lines(self) -> list[str]:
         with self._guard:
-            return list(self._lines)
+            records = list(self._records)
+        found = []
+        for record in records:
+            try:
+                found.append(self.format(record))
+            except Exception:  # a log call with bad arguments: logging's own way of coping
+                found.append(f"(unformattable log record from {record.name})")
+        return found
 
 
 #: Filled by :func:`setup` (``gateway run`` and ``gateway demo``).

@@ -104,6 +104,28 @@ def make_client(settings: MqttSettings, **extra: Any) -> aiomqtt.Client:
     )
 
 
+class CommandQueue(asyncio.Queue[aiomqtt.Message]):
+    """The bounded queue of commands received: when a flood has filled it, a message that
+    carries a signature takes the place of the oldest one that does not (it is checked
+    later like any other; this only keeps a signed ``valve_close`` from being discarded
+    behind thousands of unsigned commands)."""
+
+    def put_nowait(self, item: aiomqtt.Message) -> None:
+        if self.full() and _carries_signature(item):
+            queued: Any = self._queue  # type: ignore[attr-defined]  # asyncio.Queue's deque
+            for index, waiting in enumerate(queued):
+                if not _carries_signature(waiting):
+                    del queued[index]
+                    self._unfinished_tasks -= 1  # type: ignore[attr-defined]
+                    break
+        super().put_nowait(item)
+
+
+def _carries_signature(message: aiomqtt.Message) -> bool:
+    payload = message.payload
+    return isinstance(payload, bytes | bytearray) and b'"sig"' in payload
+
+
 class Refused(UplinkError):
     """The broker or the gateway refused the connection during the handshake."""
 

@@ -144,6 +144,7 @@ class Uplink:
             # A command flood waits here at most this deep (the rest is dropped), so memory
             # stays bounded whatever arrives.
             max_queued_incoming_messages=_MAX_QUEUED_COMMANDS,
+            queue_type=mqtt.CommandQueue,
         )
         async with contextlib.AsyncExitStack() as stack:
             await mqtt.connect(client, stack)

@@ -18,8 +18,13 @@ def events(upstream: Upstream, name: str) -> list[dict[str, Any]]:
 
 
 async def online(gateway: GatewayProcess, upstream: Upstream, after: int) -> int:
+    """Once a boot after ``after`` is online and taking commands (its telemetry flows only
+    after it has subscribed to them)."""
+    seen = len(upstream.envelopes("telemetry"))
     await upstream.born(after=after, timeout=90)
-    return upstream.boot()
+    boot = upstream.boot()
+    await upstream.wait_for(lambda: len(upstream.envelopes("telemetry")) > seen, timeout=60)
+    return boot
 
 
 async def test_a_good_configuration_is_kept_and_a_wrong_one_refused_before_anything_changes(

@@ -7,6 +7,8 @@ import contextlib
 import json
 from pathlib import Path
 
+import pytest
+
 from gateway.db import Database
 from gateway.demo.broker import MosquittoBroker
 from gateway.errors import UplinkError
@@ -122,3 +124,26 @@ async def test_offline_start_keeps_retrying_without_losing_anything(tmp_path: Pa
         assert uplink.state in {"connecting", "offline"}
         assert outbox.depth == 1
     assert uplink.state in {"stopped"}
+
+
+async def test_a_full_command_queue_makes_room_for_a_signed_command() -> None:
+    import aiomqtt
+
+    from gateway.mqtt import CommandQueue
+
+    def message(n: int, signed: bool = False) -> aiomqtt.Message:
+        body = b'{"id": "%d", "sig": "x"}' % n if signed else b'{"id": "%d"}' % n
+        return aiomqtt.Message("cg/v1/s/g/cmd/water-1/valve_close", body, 1, False, n, None)
+
+    queue = CommandQueue(maxsize=3)
+    for n in range(3):
+        queue.put_nowait(message(n))
+    with pytest.raises(asyncio.QueueFull):
+        queue.put_nowait(message(3))  # an unsigned one more is discarded, as before
+    queue.put_nowait(message(4, signed=True))  # the oldest unsigned one makes room
+    ids = [(await queue.get()).mid for _ in range(3)]
+    assert ids == [1, 2, 4]
+    for n in (5, 6, 7):
+        queue.put_nowait(message(n, signed=True))
+    with pytest.raises(asyncio.QueueFull):
+        queue.put_nowait(message(8, signed=True))  # nothing unsigned left to give way
