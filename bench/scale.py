@@ -9,8 +9,8 @@ photos (599) are the residents' probes, and the 800 strangers' photos the strang
 probe is decided as the door decides one frame (:func:`vision.enrollment.judge`), for every
 policy of a grid (tolerances, margin, size and sharpness gates), at 280 residents and at 30
 (20 random draws). Prints the table for the chosen operating point and the defaults, why
-residents were refused, the curve of residents recognised against strangers accepted, and
-what the dominant-face rule did to enrollment. The models run once per photo (cached).
+residents were refused, the curve of residents recognised against strangers accepted, what
+the dominant-face rule did to enrollment and what 1, 2 or 3 enrollment photos recognise. The models run once per photo (cached).
 """
 
 from __future__ import annotations
@@ -230,6 +230,30 @@ def dominance(residents: dict[str, list[Photo]]) -> None:
 SAME_PERSON = {"Sung_Hong_Choi": "Choi_Sung-hong"}
 
 
+def enrollment_photos(
+    residents: dict[str, list[Photo]], strangers: list[Photo], policy: Policy
+) -> None:
+    """What more enrollment photos buy: the residents with 4 photos or more, each probed
+    with their 4th, enrolled with their first 1, 2 or 3."""
+    group = {name: shots for name, shots in residents.items() if len(shots) >= 4}
+    print(f"\nenrollment photos ({len(group)} residents with 4 photos or more, each probed "
+          "with the 4th):")  # fmt: skip
+    for count in (1, 2, 3):
+        galleries, _, _ = enroll({name: shots[:count] for name, shots in group.items()}, policy)
+        if count > 2:  # enroll() takes two photos; add the third by hand
+            for name, shots in group.items():
+                good = [p for p in shots[:3] if p.sface is not None
+                        and check_photo(p.faces, policy) is None]  # fmt: skip
+                if good:
+                    galleries["sface"].set(name, [p.sface for p in good if p.sface is not None])
+                    galleries["dlib"].set(name, [p.dlib for p in good if p.dlib is not None])
+        hits = sum(decide(galleries, policy, shots[3]).resident == name
+                   for name, shots in group.items())  # fmt: skip
+        accepted = sum(decide(galleries, policy, p).resident is not None for p in strangers)
+        print(f"  {count} enrolled: residents recognised {pct(hits, len(group))}, strangers "
+              f"accepted {accepted} of {len(strangers)}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=Path, default=DEFAULT)
@@ -303,6 +327,7 @@ def main() -> None:
                   f"| {pct(total.recognised, total.residents)} | "
                   f"{pct(total.walked_in, total.walkups)} | {pct(total.accepted, total.strangers)} "
                   f"| {total.wrong} | {total.missing} | {why} |")  # fmt: skip
+    enrollment_photos(residents, strangers, chosen)
     print(f"\nchosen: {chosen}")
     print("(20 draws of 30 residents; strangers are the same 799 photos in every draw)")
     print("\nresidents recognised against strangers accepted (280 residents, one photo; the chosen "
