@@ -10,7 +10,8 @@ probe is decided as the door decides one frame (:func:`vision.enrollment.judge`)
 policy of a grid (tolerances, margin, size and sharpness gates), at 280 residents and at 30
 (20 random draws). Prints the table for the chosen operating point and the defaults, why
 residents were refused, the curve of residents recognised against strangers accepted, what
-the dominant-face rule did to enrollment and what 1, 2 or 3 enrollment photos recognise. The models run once per photo (cached).
+the dominant-face rule did to enrollment and what 1, 2 or 3 enrollment photos recognise.
+The models run once per photo (cached).
 """
 
 from __future__ import annotations
