@@ -63,6 +63,9 @@ class DeviceKind:
     secrets: frozenset[str] = frozenset()
     #: Records it keeps, as the console and the CLI show them.
     records: tuple[RecordSet, ...] = ()
+    #: Its Home Assistant entities: a function of a device's configuration returning
+    #: :class:`gateway.homeassistant.Entity` items (see :mod:`gateway.homeassistant`).
+    homeassistant: str | None = None
 
     def config_model(self) -> type[DeviceConfig]:
         from gateway.devices import DeviceConfig

@@ -227,6 +227,14 @@ class AuditSettings(_Strict):
     checkpoint_period_s: float = Field(default=600, ge=1, le=86_400)
 
 
+class HomeAssistantSettings(_Strict):
+    """MQTT discovery for a Home Assistant on the same broker (see
+    :mod:`gateway.homeassistant`)."""
+
+    enabled: bool = False
+    discovery_prefix: str = Field(default="homeassistant", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
 def _loopback(host: str) -> bool:
     return host == "localhost" or host.startswith("127.") or host == "::1"
 
@@ -286,6 +294,7 @@ class GatewayConfig(_Strict):
     simulation: SimulationSettings = Field(default_factory=SimulationSettings)
     residents: ResidentSettings = Field(default_factory=ResidentSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    homeassistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     devices: list[DeviceConfig] = Field(default_factory=list)
 

@@ -18,4 +18,5 @@ KIND = DeviceKind(
     config="drivers.bins.config:BinConfig",
     driver="drivers.bins.driver:WasteBin",
     console="drivers.bins.console:VIEW",
+    homeassistant="drivers.bins.homeassistant:entities",
 )

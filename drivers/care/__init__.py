@@ -32,4 +32,5 @@ KIND = DeviceKind(
     config="drivers.care.config:CareConfig",
     driver="drivers.care.driver:CarePoint",
     console="drivers.care.console:VIEW",
+    homeassistant="drivers.care.homeassistant:entities",
 )

@@ -49,4 +49,5 @@ KIND = DeviceKind(
     driver="drivers.entry.driver:EntryController",
     console="drivers.entry.console:VIEW",
     cli={"residents": "drivers.entry.cli:residents_app"},
+    homeassistant="drivers.entry.homeassistant:entities",
 )

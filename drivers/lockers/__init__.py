@@ -61,4 +61,5 @@ KIND = DeviceKind(
     cli={"deliveries": "drivers.lockers.cli:deliveries_app"},
     secrets=frozenset({"pickup_code", "code"}),
     records=(DELIVERIES,),
+    homeassistant="drivers.lockers.homeassistant:entities",
 )

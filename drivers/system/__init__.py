@@ -17,4 +17,5 @@ KIND = DeviceKind(
     config="drivers.system.config:GatewayDeviceConfig",
     driver="drivers.system.driver:GatewayDevice",
     console="drivers.system.console:VIEW",
+    homeassistant="drivers.system.homeassistant:entities",
 )

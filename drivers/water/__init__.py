@@ -26,4 +26,5 @@ KIND = DeviceKind(
     config="drivers.water.config:WaterStationConfig",
     driver="drivers.water.driver:WaterStation",
     console="drivers.water.console:VIEW",
+    homeassistant="drivers.water.homeassistant:entities",
 )
