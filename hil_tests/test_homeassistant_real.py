@@ -1,0 +1,81 @@
+"""A real Home Assistant Core reads the simulated complex through MQTT discovery."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from drivers.sim import control_socket
+from drivers.sim.control import request
+from gateway.demo.broker import MosquittoBroker
+from hil_tests.harness import WATER_STATION, GatewayProcess, gateway_config
+from hil_tests.homeassistant import HomeAssistant, running_home_assistant
+
+BIN = """
+[[devices]]
+kind = "bin"
+id = "bin-1"
+trigger_pin = 17
+echo_pin = 27
+temperature_sensor = "28-00000a1b2c01"
+sample_period_s = 2
+report_period_s = 5
+"""
+PREFIX = "hil_site_gw_hil"
+
+
+def number(state: str) -> float:
+    """A sensor's state as a number (``unknown`` before its first value: 0)."""
+    try:
+        return float(state)
+    except ValueError:
+        return 0.0
+
+
+async def until(home: HomeAssistant, check: Any, timeout: float = 60) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        states = await asyncio.to_thread(home.states)
+        if check(states):
+            return states
+        if asyncio.get_running_loop().time() > deadline:
+            shown = {k: v["state"] for k, v in states.items() if PREFIX in k}
+            raise AssertionError(f"Home Assistant never showed it; it shows {shown}")
+        await asyncio.sleep(1)
+
+
+async def test_home_assistant_shows_the_complex_follows_it_and_sees_it_go(
+    tmp_path: Path, broker: MosquittoBroker
+) -> None:
+    config = tmp_path / "gateway.toml"
+    text = gateway_config(tmp_path / "data", broker.port, report_period_s=5)
+    config.write_text(text.replace("[mqtt]", "[homeassistant]\nenabled = true\n\n[mqtt]", 1)
+                      + WATER_STATION + BIN)  # fmt: skip
+    with running_home_assistant(tmp_path, broker.port) as home:
+        process = GatewayProcess(config)
+        try:
+            process.start()
+            leak = f"binary_sensor.{PREFIX}_water_1_leak"
+            fill = f"sensor.{PREFIX}_bin_1_fill_percent"
+            states = await until(
+                home, lambda s: number(s.get(fill, {}).get("state", "")) > 0
+                and s.get(leak, {}).get("state") == "off",
+            )  # fmt: skip
+            litres = states[f"sensor.{PREFIX}_water_1_litres_total"]["attributes"]
+            assert litres["device_class"] == "water" and litres["unit_of_measurement"] == "L"
+            assert litres["state_class"] == "total_increasing"
+            temperature = states[f"sensor.{PREFIX}_bin_1_temperature_c"]["attributes"]
+            assert temperature["device_class"] == "temperature"
+            assert states[leak]["attributes"]["device_class"] == "moisture"
+            # States follow the simulation: a bin fills, a leak is reported.
+            sock = control_socket(tmp_path / "data")
+            await request(sock, {"model": "bin-1", "action": "set", "args": {"fill_percent": 85}})
+            await request(sock, {"model": "water-1", "action": "set", "args": {"leak": True}})
+            await until(home, lambda s: number(s[fill]["state"]) > 80 and s[leak]["state"] == "on")
+        finally:
+            if process.alive:
+                process.kill()
+        # The gateway dies: its last will makes every entity unavailable.
+        await until(home, lambda s: s[fill]["state"] == "unavailable"
+                    and s[leak]["state"] == "unavailable")  # fmt: skip
