@@ -34,6 +34,17 @@ flow_pin = 23
 leak_pin = 24
 valve_pin = 25
 """
+#: One bin with a temperature probe, sampled every 2 s.
+BIN_WITH_PROBE = """
+[[devices]]
+kind = "bin"
+id = "bin-1"
+trigger_pin = 17
+echo_pin = 27
+temperature_sensor = "28-00000a1b2c01"
+sample_period_s = 2
+report_period_s = 5
+"""
 GATEWAY = "gw-hil"
 TOPICS = Topics("cg/v1", SITE, GATEWAY)
 

@@ -10,19 +10,18 @@ from typing import Any
 import jinja2
 
 from gateway.demo.broker import MosquittoBroker
-from hil_tests.harness import WATER_STATION, GatewayProcess, Upstream, gateway_config
+from hil_tests.harness import (
+    BIN_WITH_PROBE,
+    WATER_STATION,
+    GatewayProcess,
+    Upstream,
+    gateway_config,
+)
 
 DEVICES = (
     WATER_STATION
+    + BIN_WITH_PROBE
     + """
-[[devices]]
-kind = "bin"
-id = "bin-1"
-trigger_pin = 17
-echo_pin = 27
-temperature_sensor = "28-00000a1b2c01"
-sample_period_s = 5
-
 [[devices]]
 kind = "care_point"
 id = "care-1a"

@@ -9,19 +9,10 @@ from typing import Any
 from drivers.sim import control_socket
 from drivers.sim.control import request
 from gateway.demo.broker import MosquittoBroker
-from hil_tests.harness import WATER_STATION, GatewayProcess, gateway_config
+from hil_tests.harness import BIN_WITH_PROBE, WATER_STATION, GatewayProcess, gateway_config
 from hil_tests.homeassistant import HomeAssistant, running_home_assistant
 
-BIN = """
-[[devices]]
-kind = "bin"
-id = "bin-1"
-trigger_pin = 17
-echo_pin = 27
-temperature_sensor = "28-00000a1b2c01"
-sample_period_s = 2
-report_period_s = 5
-"""
+BIN = BIN_WITH_PROBE
 PREFIX = "hil_site_gw_hil"
 
 
