@@ -44,6 +44,9 @@ class Entity:
     state_class: str | None = None
     unit: str | None = None
     entity_category: str | None = None
+    #: For an ``event`` entity (read from the device's ``event`` topic): the events it
+    #: shows. Only the event's name reaches Home Assistant, none of its fields.
+    event_types: tuple[str, ...] = ()
 
 
 Entities = Callable[[DeviceConfig], Sequence[Entity]]
@@ -94,6 +97,8 @@ def discovery(
             expression = entity.expression or f"value_json.data.{entity.key}"
             if entity.component == "binary_sensor":
                 template = f"{{{{ 'ON' if {expression} else 'OFF' }}}}"
+            elif entity.component == "event":
+                template = "{{ {'event_type': value_json.data.event} | tojson }}"
             else:
                 template = f"{{{{ {expression} }}}}"
             config: dict[str, Any] = {
@@ -106,6 +111,8 @@ def discovery(
                 "availability_mode": "all",
                 "device": ha_device,
             }
+            if entity.event_types:
+                config["event_types"] = list(entity.event_types)
             for field, value in (
                 ("device_class", entity.device_class),
                 ("state_class", entity.state_class),

@@ -61,11 +61,11 @@ async def test_every_device_is_announced_read_from_its_topics_and_withdrawn_when
                 found = [m.json() for m in upstream.messages if m.topic == topic]
                 return found[-1] if found else None
 
-            # The station 5, the bin 4, the care point 4, the gateway itself 4.
+            # The station 5, the bin 5, the care point 4, the gateway itself 4.
             configs = await upstream.wait_for(
-                lambda: announced() if len(announced()) >= 17 else None, timeout=30
+                lambda: announced() if len(announced()) >= 18 else None, timeout=30
             )
-            assert len(configs) == 17, sorted(configs)
+            assert len(configs) == 18, sorted(configs)
             by_id = {c["unique_id"].removeprefix("hil_site_gw_hil_"): c for c in configs.values()}
             water = by_id["water_1_litres_total"]
             assert water["device_class"] == "water" and water["state_class"] == "total_increasing"

@@ -13,6 +13,15 @@ from hil_tests.harness import BIN_WITH_PROBE, WATER_STATION, GatewayProcess, gat
 from hil_tests.homeassistant import HomeAssistant, running_home_assistant
 
 BIN = BIN_WITH_PROBE
+GATE = """
+[[devices]]
+kind = "entry"
+id = "gate"
+camera = "gate-camera"
+strike_pin = 5
+door_pin = 6
+liveness = "off"
+"""
 PREFIX = "hil_site_gw_hil"
 
 
@@ -42,7 +51,7 @@ async def test_home_assistant_shows_the_complex_follows_it_and_sees_it_go(
     config = tmp_path / "gateway.toml"
     text = gateway_config(tmp_path / "data", broker.port, report_period_s=5)
     config.write_text(text.replace("[mqtt]", "[homeassistant]\nenabled = true\n\n[mqtt]", 1)
-                      + WATER_STATION + BIN)  # fmt: skip
+                      + WATER_STATION + BIN + GATE)  # fmt: skip
     with running_home_assistant(tmp_path, broker.port) as home:
         process = GatewayProcess(config)
         try:
@@ -64,6 +73,19 @@ async def test_home_assistant_shows_the_complex_follows_it_and_sees_it_go(
             await request(sock, {"model": "bin-1", "action": "set", "args": {"fill_percent": 85}})
             await request(sock, {"model": "water-1", "action": "set", "args": {"leak": True}})
             await until(home, lambda s: number(s[fill]["state"]) > 80 and s[leak]["state"] == "on")
+            # A fire in the bin; the gate's door forced: an event, and only its name.
+            fire = f"binary_sensor.{PREFIX}_bin_1_fire"
+            await request(sock, {"model": "bin-1", "action": "set", "args": {"temperature_c": 90}})
+            await until(home, lambda s: s[fire]["state"] == "on")
+            access = f"event.{PREFIX}_gate_access"
+            await until(home, lambda s: s.get(access, {}).get("state", "unavailable")
+                        != "unavailable", timeout=120)  # fmt: skip
+            await request(sock, {"model": "gate", "action": "force", "args": {}})
+            seen = await until(
+                home, lambda s: s[access]["attributes"].get("event_type") == "door_forced"
+            )
+            assert set(seen[access]["attributes"]) >= {"event_type", "event_types"}
+            assert "resident_id" not in seen[access]["attributes"]
         finally:
             if process.alive:
                 process.kill()

@@ -99,8 +99,21 @@ class WasteBin(Driver):
                     fill_values = dict.fromkeys(fill_values)
                 values: dict[str, Any] = dict(fill_values)
                 temperature = self._temperature()
+                fire_tripped, rate_c = False, None
+                if temperature is not None:
+                    if last_temp is not None and now > last_temp[0]:
+                        rate_c = (temperature - last_temp[1]) / (now - last_temp[0]) * 60
+                    last_temp = (now, temperature)
+                    # A fire shows as a temperature above the limit or one rising too fast;
+                    # either keeps the alarm active, which clears 10 °C below the limit.
+                    rising = (rate_c or 0) >= cfg.fire_rate_c_per_min
+                    fire_tripped = (
+                        fire.update(max(temperature, cfg.fire_temp_c if rising else temperature))
+                        == "tripped"
+                    )
                 if cfg.temperature_sensor:
                     values["temperature_c"] = temperature
+                    values["fire"] = fire.active
                 if self._lid is not None:
                     values["lid_open"] = not self._lid.is_pressed
                 if reporter.due(values, now):
@@ -115,24 +128,13 @@ class WasteBin(Driver):
                     if crossed:
                         ctx.store.set("full", full.active)
                         await ctx.publish_state({"full": full.active})
-                if temperature is not None:
-                    rate_c = None
-                    if last_temp is not None and now > last_temp[0]:
-                        rate_c = (temperature - last_temp[1]) / (now - last_temp[0]) * 60
-                    last_temp = (now, temperature)
-                    # A fire shows as a temperature above the limit or one rising too fast;
-                    # either keeps the alarm active, which clears 10 °C below the limit.
-                    rising = (rate_c or 0) >= cfg.fire_rate_c_per_min
-                    if (
-                        fire.update(max(temperature, cfg.fire_temp_c if rising else temperature))
-                        == "tripped"
-                    ):
-                        await ctx.publish_event(
-                            "fire_suspected",
-                            "critical",
-                            temperature_c=temperature,
-                            rise_c_per_min=None if rate_c is None else round(rate_c, 1),
-                        )
+                if fire_tripped:
+                    await ctx.publish_event(
+                        "fire_suspected",
+                        "critical",
+                        temperature_c=temperature,
+                        rise_c_per_min=None if rate_c is None else round(rate_c, 1),
+                    )
                 if values.get("lid_open"):
                     lid_opened_at = now if lid_opened_at is None else lid_opened_at
                     if not lid_reported and now - lid_opened_at >= cfg.lid_open_max_s:

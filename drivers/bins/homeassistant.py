@@ -19,6 +19,7 @@ def entities(config: DeviceConfig) -> Sequence[Entity]:
     if config.temperature_sensor is not None:
         found.append(Entity("temperature_c", "Temperature", device_class="temperature",
                             state_class="measurement", unit="°C"))  # fmt: skip
+        found.append(Entity("fire", "Fire", "binary_sensor", device_class="smoke"))
     if config.lid_pin is not None:
         found.append(Entity("lid_open", "Lid", "binary_sensor", device_class="opening"))
     return found

@@ -35,3 +35,17 @@ def test_every_compartment_is_read_from_the_banks_telemetry() -> None:
     assert values["lockers_a_c09_occupied"] == "ON"
     assert values["lockers_a_f12_temperature"] == "-20.5"
     assert values["lockers_a_excursions"] == "OFF"
+
+
+def test_the_gates_events_reach_home_assistant_as_their_names_only() -> None:
+    from drivers.entry.config import EntryConfig
+    from drivers.entry.homeassistant import entities as gate_entities
+
+    gate = EntryConfig(kind="entry", id="gate", camera="0", strike_pin=5, door_pin=6)
+    found = discovery(Topics("cg/v1", "s", "g"), [(gate, gate_entities(gate))])
+    access = json.loads(found["homeassistant/event/s_g/gate_access/config"])
+    assert access["state_topic"] == "cg/v1/s/g/dev/gate/event"
+    assert "access_granted" in access["event_types"] and "door_forced" in access["event_types"]
+    envelope = {"data": {"event": "access_granted", "resident_id": "R-101", "distance": 0.2}}
+    shown = jinja2.Environment().from_string(access["value_template"]).render(value_json=envelope)
+    assert json.loads(shown) == {"event_type": "access_granted"}  # nobody's id goes out
