@@ -1,11 +1,11 @@
 """A real Home Assistant Core for the discovery scenario: installed once into its own virtual
-environment (cached under ``~/.cache/community-gateway``), started on a scratch configuration
-with an owner account (no onboarding, so no default integrations to fetch), and the MQTT
-integration added through its HTTP API as a user would."""
+environment (cached under ``~/.cache/community-gateway``), started on a scratch configuration,
+onboarded and given the MQTT integration through its HTTP API, as a user's browser would."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -23,8 +23,13 @@ __all__ = ["HomeAssistant", "running_home_assistant"]
 
 VERSION = "2024.3.3"  # the newest release that runs on Python 3.11
 #: Its pins that the resolver does not find by itself (acme needs josepy 1; its MQTT
-#: integration pins paho-mqtt 1.6.1); pip lets it install its own integrations' needs.
-REQUIREMENTS = [f"homeassistant=={VERSION}", "paho-mqtt==1.6.1", "josepy<2", "pip"]
+#: integration pins paho-mqtt 1.6.1), what the integrations onboarding sets up need
+#: (Google Translate's voice, Met.no's weather, the radio browser, ffmpeg's wrapper), and pip
+#: for whatever else it installs itself.
+REQUIREMENTS = [
+    f"homeassistant=={VERSION}", "paho-mqtt==1.6.1", "josepy<2", "mutagen", "gTTS==2.2.4",
+    "pyMetno==0.11.0", "radios==0.3.1", "ha-ffmpeg==3.2.0", "pip",
+]  # fmt: skip
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "community-gateway"
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def installed() -> Path:
     """The virtual environment's ``hass`` (made the first time: a few minutes; a marker says
     the install finished, so an interrupted one is made again)."""
-    venv = CACHE / f"homeassistant-{VERSION}"
+    digest = hashlib.sha256(" ".join(REQUIREMENTS).encode()).hexdigest()[:8]
+    venv = CACHE / f"homeassistant-{VERSION}-{digest}"
     hass, done = venv / "bin" / "hass", venv / ".complete"
     if done.exists():
         return hass
@@ -93,16 +99,8 @@ def running_home_assistant(folder: Path, broker_port: int) -> Iterator[HomeAssis
         "homeassistant:\n  name: complex\n  unit_system: metric\n  time_zone: UTC\n"
         "  latitude: 0\n  longitude: 0\n  elevation: 0\n"
         f"http:\n  server_host: 127.0.0.1\n  server_port: {port}\n"
-        "api:\nauth:\nconfig:\n"
+        "api:\nauth:\nconfig:\nonboarding:\n"
     )
-    (config / ".storage" / "onboarding").write_text(json.dumps({
-        "version": 4, "minor_version": 1, "key": "onboarding",
-        "data": {"done": ["user", "core_config", "analytics", "integration"]},
-    }))  # fmt: skip
-    subprocess.run(
-        [str(hass), "--script", "auth", "-c", str(config), "add", "owner", "owner-password-1"],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
     log = (folder / "homeassistant.log").open("wb")
     process = subprocess.Popen([str(hass), "-c", str(config)], stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
@@ -119,17 +117,20 @@ def running_home_assistant(folder: Path, broker_port: int) -> Iterator[HomeAssis
             if time.monotonic() > deadline or process.poll() is not None:
                 raise AssertionError("Home Assistant did not start: see homeassistant.log")
             time.sleep(1)
+        # Onboarding, step by step: the owner, the home, analytics, the first integrations.
         client = base + "/"
-        flow = _call(base, "/auth/login_flow", {
-            "client_id": client, "handler": ["homeassistant", None], "redirect_uri": client,
-        })  # fmt: skip
-        done = _call(base, f"/auth/login_flow/{flow['flow_id']}", {
-            "client_id": client, "username": "owner", "password": "owner-password-1",
+        owner = _call(base, "/api/onboarding/users", {
+            "client_id": client, "name": "Owner", "username": "owner",
+            "password": "owner-password-1", "language": "en",
         })  # fmt: skip
         token = _call(base, "/auth/token", {
-            "grant_type": "authorization_code", "code": done["result"], "client_id": client,
+            "grant_type": "authorization_code", "code": owner["auth_code"], "client_id": client,
         }, form=True)["access_token"]  # fmt: skip
         home = HomeAssistant(port, token)
+        home.call("/api/onboarding/core_config", {})
+        home.call("/api/onboarding/analytics", {})
+        home.call("/api/onboarding/integration", {"client_id": client, "redirect_uri": client})
+        assert all(step["done"] for step in home.call("/api/onboarding"))
         flow = home.call("/api/config/config_entries/flow", {"handler": "mqtt"})
         added = home.call(
             f"/api/config/config_entries/flow/{flow['flow_id']}",

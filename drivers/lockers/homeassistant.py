@@ -28,4 +28,7 @@ def entities(config: DeviceConfig) -> Sequence[Entity]:
             found.append(Entity(f"{c.id}_temperature", f"{c.id} temperature",
                                 expression=f"{row}.temperature_c", device_class="temperature",
                                 state_class="measurement", unit="°C"))  # fmt: skip
+            found.append(Entity(f"{c.id}_excursion", f"{c.id} cold chain", "binary_sensor",
+                                "state", f"'{c.id}' in value_json.data.excursions",
+                                device_class="problem"))  # fmt: skip
     return found

@@ -24,7 +24,7 @@ def test_every_compartment_is_read_from_the_banks_telemetry() -> None:
          "occupied": c.id == "C09"}
         for c in bank.compartments  # type: ignore[attr-defined]
     ]  # fmt: skip
-    envelope = {"data": {"compartments": rows, "excursions": []}}
+    envelope = {"data": {"compartments": rows, "excursions": ["C08"]}}
     values = {
         topic.split("/")[-2]: jinja2.Environment()
         .from_string(json.loads(payload)["value_template"])
@@ -34,7 +34,8 @@ def test_every_compartment_is_read_from_the_banks_telemetry() -> None:
     assert values["lockers_a_a02_door"] == "ON" and values["lockers_a_a01_door"] == "OFF"
     assert values["lockers_a_c09_occupied"] == "ON"
     assert values["lockers_a_f12_temperature"] == "-20.5"
-    assert values["lockers_a_excursions"] == "OFF"
+    assert values["lockers_a_excursions"] == "ON"
+    assert values["lockers_a_c08_excursion"] == "ON" and values["lockers_a_c07_excursion"] == "OFF"
 
 
 def test_the_gates_events_reach_home_assistant_as_their_names_only() -> None:
