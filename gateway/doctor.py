@@ -116,14 +116,9 @@ def pin_factory(hardware: Hardware, choice: str) -> Check:
 
 
 def pins(cfg: GatewayConfig) -> Check:
-    used: dict[str, list[str]] = {}
-    for device in cfg.devices:
-        for field, pin in device.pins().items():
-            used.setdefault(str(pin), []).append(f"{device.id}.{field}")
-    shared = {pin: owners for pin, owners in used.items() if len(owners) > 1}
-    if shared:
-        detail = "; ".join(f"GPIO{pin} is {' and '.join(o)}" for pin, o in shared.items())
-        return Check("pins", "fail", detail, "give each device its own lines in the config")
+    """The configuration has been loaded: its own check already refused a line wired to two
+    devices (naming both), so this line only counts them."""
+    used = {str(pin) for device in cfg.devices for pin in device.pins().values()}
     return Check("pins", "ok", f"{len(used)} GPIO lines, none shared")
 
 

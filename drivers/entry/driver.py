@@ -63,7 +63,7 @@ class EntryController(ResidentCommands, Driver):
         self._door_open = False
         self._opened_at: float | None = None
         self._held_reported = False
-        self._unknown_at = -math.inf
+        self._unknowns = Sparse(self.config.unknown_face_interval_s)
         self._frames = 0
         self._resident_count = 0
         self._approvals: dict[str, tuple[str, float | None, float]] = {}
@@ -346,10 +346,8 @@ class EntryController(ResidentCommands, Driver):
             await self._welfare()
 
     async def _unknown(self, decision: Decision) -> None:
-        now = time.monotonic()
-        if now - self._unknown_at < self.config.unknown_face_interval_s:
+        if self._unknowns.happened(time.monotonic()) is None:
             return
-        self._unknown_at = now
         distance = None if decision.distance is None else round(decision.distance, 4)
         await self.ctx.publish_event(
             "unknown_face",
