@@ -1,0 +1,5 @@
+"""Runs at every boot and wake (MicroPython's ``main.py``)."""
+
+import node
+
+node.main()

