@@ -332,8 +332,9 @@ class NodeProcess:
                     cause, wake = DEEPSLEEP_RESET, await self._sleep()
                 elif ended == "watchdog":
                     cause, wake = WDT_RESET, 0
-                else:
+                else:  # it stopped or crashed: MicroPython resets the board
                     cause, wake = PWRON_RESET, 0
+                    await asyncio.sleep(0.5)
         finally:
             await self._stop()
 

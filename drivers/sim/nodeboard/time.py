@@ -4,6 +4,7 @@ world's (a simulated complex may live in another day than the machine's)."""
 import os
 
 import utime
+from utime import *  # noqa: F403 (ticks_ms, sleep_ms, gmtime, …: the port's own)
 
 _OFFSET = float(os.getenv("NODE_TIME_OFFSET") or 0)
 
