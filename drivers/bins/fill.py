@@ -7,7 +7,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from drivers.bins.config import BinConfig
+from drivers.bins.config import BinSettings
 
 __all__ = ["FillReading", "FillTracker", "FillTrend", "fill_percent", "round_or_none"]
 
@@ -81,7 +81,7 @@ class FillTracker:
 
     CONFIRM_WITHIN_PERCENT = 10.0
 
-    def __init__(self, config: BinConfig, empty_m: float, last_fill: float | None) -> None:
+    def __init__(self, config: BinSettings, empty_m: float, last_fill: float | None) -> None:
         self.config = config
         self.empty_m = empty_m
         self.last = last_fill
