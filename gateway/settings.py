@@ -21,6 +21,7 @@ __all__ = [
     "CommandSettings",
     "GatewayConfig",
     "MqttSettings",
+    "NodeBrokerSettings",
     "Operator",
     "OutboxSettings",
     "PlatformCommand",
@@ -90,6 +91,21 @@ class MqttSettings(_Strict):
                 "insecure_plaintext (TLS), or the password"
             )
         return self
+
+
+class NodeBrokerSettings(MqttSettings):
+    """``[nodes]``: the LAN-side broker the sensor nodes report to (a Mosquitto on this box,
+    by default on loopback for the gateway), and the files ``gateway nodes add`` writes."""
+
+    host: str = "127.0.0.1"
+    insecure_plaintext: bool = True
+    prefix: str = "nodes"
+    #: The broker's address as the nodes reach it on the LAN (written into their
+    #: ``config.json``); default: ``host``.
+    lan_host: str | None = None
+    #: Mosquitto's password file and ACL file for the nodes (``gateway nodes add``).
+    password_file: Path = Path("/etc/mosquitto/community-gateway-nodes.passwd")
+    acl_file: Path = Path("/etc/mosquitto/community-gateway-nodes.acl")
 
 
 class OutboxSettings(_Strict):
@@ -296,6 +312,7 @@ class GatewayConfig(_Strict):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     homeassistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    nodes: NodeBrokerSettings = Field(default_factory=NodeBrokerSettings)
     devices: list[DeviceConfig] = Field(default_factory=list)
 
     @property

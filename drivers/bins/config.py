@@ -46,6 +46,11 @@ class BinSettings(DeviceConfig):
         """Whether the bin has a temperature probe (its telemetry then carries ``fire``)."""
         return False
 
+    @property
+    def has_lid(self) -> bool:
+        """Whether the bin has a lid switch."""
+        return False
+
 
 class BinConfig(BinSettings):
     """``[[devices]] kind = "bin"``: a bin wired to the gateway."""
@@ -60,6 +65,10 @@ class BinConfig(BinSettings):
     @property
     def has_temperature(self) -> bool:
         return self.temperature_sensor is not None
+
+    @property
+    def has_lid(self) -> bool:
+        return self.lid_pin is not None
 
 
 class CalibrateArgs(BaseModel):

@@ -259,6 +259,7 @@ class Node:
         except OSError:
             same = False
         if same:
+            self.report("event", {"event": "update_current", "file": name})
             return
         with open(name + ".new", "wb") as f:
             f.write(data)

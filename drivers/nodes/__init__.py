@@ -1,0 +1,36 @@
+"""Sensor nodes: ESP32 boards running MicroPython (``drivers/nodes/firmware``) for the bins
+and water stations the gateway's wires do not reach, reporting to the LAN broker.
+
+``kind = "node_bin"`` and ``kind = "node_water"`` bridge a node's reports into the same
+models, events and outbox as the wired kinds (a node bin raises ``bin_full`` like a wired
+one, through the same :class:`~drivers.bins.logic.BinLogic`), and add the node's own:
+``node_offline`` / ``node_online`` (its last will, or ``offline_after_periods`` reports
+missed), ``battery_low`` / ``battery_ok``, ``node_message_invalid`` (garbage, reported at most
+once a minute), ``node_updated`` / ``node_update_refused`` (firmware updates, the signed
+command ``update_firmware``). Readings carry ``battery_v``, ``rssi`` and ``measured_at``.
+
+``gateway nodes add`` gives a node its login and ACL lines on the LAN broker and writes its
+``config.json``.
+"""
+
+from gateway.plugins import DeviceKind
+
+__all__ = ["BIN", "WATER"]
+
+#: ``kind = "node_bin"`` (entry point ``community_gateway.kinds``).
+BIN = DeviceKind(
+    name="node_bin",
+    config="drivers.nodes.config:NodeBinConfig",
+    driver="drivers.nodes.bin:NodeBin",
+    console="drivers.bins.console:VIEW",
+    cli={"nodes": "drivers.nodes.cli:nodes_app"},
+    homeassistant="drivers.nodes.homeassistant:bin_node",
+)
+#: ``kind = "node_water"``.
+WATER = DeviceKind(
+    name="node_water",
+    config="drivers.nodes.config:NodeWaterConfig",
+    driver="drivers.nodes.water:NodeWater",
+    console="drivers.water.console:VIEW",
+    homeassistant="drivers.nodes.homeassistant:water_node",
+)

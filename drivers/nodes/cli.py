@@ -1,0 +1,94 @@
+"""``gateway nodes``: a node's credentials on the LAN broker, its ACL lines and its
+``config.json``, ready to copy onto it with ``mpremote``."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from drivers.nodes.broker import acl_text, new_password, set_password, write_acl
+from drivers.nodes.driver import FIRMWARE
+from gateway.cli.common import ConfigOption, _load, command_group, err, out
+from gateway.topics import SEGMENT_PATTERN
+
+nodes_app = command_group("Sensor nodes (ESP32, MicroPython) on the LAN broker.")
+
+#: Each role's pins on an ESP32 DevKit (GPIO numbers), as the README's wiring draws them.
+PINS: dict[str, dict[str, int]] = {
+    "bin": {"trigger": 5, "echo": 18, "lid": 4, "onewire": 15, "battery": 35},
+    "water": {"flow": 26, "leak": 27, "valve": 25, "battery": 35},
+}
+PERIODS = {"bin": 600, "water": 60}
+
+
+@nodes_app.command("add")
+def nodes_add(
+    node: Annotated[str, typer.Argument(help="The node's name (letters, digits, - and _).")],
+    config: ConfigOption,
+    role: Annotated[str, typer.Option(help="bin or water.")] = "bin",
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where its config.json is written (out/<node>/).")
+    ] = Path("nodes"),
+    wifi_ssid: Annotated[str, typer.Option(help="The LAN's Wi-Fi name.")] = "",
+    wifi_password: Annotated[str, typer.Option(help="The LAN's Wi-Fi password.")] = "",
+) -> None:
+    """Give a node its own login on the LAN broker (a new password each time: re-run it to
+    replace a lost node's) and write the config.json to copy onto it."""
+    if not re.fullmatch(SEGMENT_PATTERN, node):
+        err.print(f"node {node!r}: use letters, digits, '-' and '_' only")
+        raise typer.Exit(2)
+    if role not in PINS:
+        err.print(f"--role {role!r}: choose bin or water")
+        raise typer.Exit(2)
+    cfg = _load(config)
+    lan = cfg.nodes
+    password = new_password()
+    try:
+        set_password(lan.password_file, f"node-{node}", password)
+        known = _acl_nodes(lan.acl_file) | {node}
+        known |= {d.node_id for d in cfg.devices if hasattr(d, "node_id")}
+        write_acl(lan.acl_file, acl_text(lan.username, sorted(known), lan.prefix))
+    except OSError as error:
+        err.print(f"cannot write the broker's files: {error} (run as root, or set [nodes] ")
+        err.print("password_file and acl_file to files you may write)")
+        raise typer.Exit(1) from error
+    node_config: dict[str, Any] = {
+        "id": node,
+        "role": role,
+        "wifi": {"ssid": wifi_ssid or "set me", "password": wifi_password or "set me"},
+        "broker": {
+            "host": lan.lan_host or lan.host,
+            "port": lan.port,
+            "user": f"node-{node}",
+            "password": password,
+        },
+        "period_s": PERIODS[role],
+        "pins": PINS[role],
+    }
+    target = out_dir / node / "config.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(node_config, indent=2) + "\n")
+    target.chmod(0o600)
+    kind = {"bin": "node_bin", "water": "node_water"}[role]
+    out.print(f"[green]ok[/] node-{node} in {lan.password_file} and {lan.acl_file}")
+    out.print(f"[green]ok[/] {target} (holds its password: keep it off shared drives)")
+    out.print("\nReload the broker:  systemctl reload mosquitto")
+    out.print("Flash the node (MicroPython on it already):")
+    files = " ".join(f":{p.name}" for p in sorted(FIRMWARE.glob("*.py")))
+    out.print(f"  cd {FIRMWARE} && mpremote cp *.py {target.resolve()} :   # {files}")
+    out.print("Add it to the gateway's configuration:")
+    out.print(
+        f'  [[devices]]\n  kind = "{kind}"\n  id = "{node}"\n  period_s = {PERIODS[role]}',
+        highlight=False,
+        markup=False,
+    )
+
+
+def _acl_nodes(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    return set(re.findall(r"^user node-(\S+)$", path.read_text(), re.MULTILINE))
