@@ -49,6 +49,8 @@ def nodes_add(
     password = new_password()
     try:
         set_password(lan.password_file, f"node-{node}", password)
+        if lan.username and lan.password:  # the gateway's own login on the LAN broker
+            set_password(lan.password_file, lan.username, lan.password.get_secret_value())
         known = _acl_nodes(lan.acl_file) | {node}
         known |= {d.node_id for d in cfg.devices if hasattr(d, "node_id")}
         write_acl(lan.acl_file, acl_text(lan.username, sorted(known), lan.prefix))

@@ -98,6 +98,7 @@ class NodeDriver(Driver):
                         await self._session()
                     except UplinkError as err:
                         ctx.log.warning("LAN broker: %s; again in 5 s", err)
+                        await ctx.publish_state({"lan_broker": "unreachable"})
                     await ctx.clock.sleep(5 * getattr(ctx.clock, "scale", 1.0))
         finally:
             self.close()
@@ -112,6 +113,7 @@ class NodeDriver(Driver):
             try:
                 await link.subscribe(f"{self.topic}/status")
                 await link.subscribe(f"{self.topic}/up")
+                await self.ctx.publish_state({"lan_broker": "connected"})
                 async for message in link.messages():
                     if message.topic.startswith(f"{self.topic}/ota/"):
                         continue
@@ -185,9 +187,11 @@ class NodeDriver(Driver):
         ctx.store.set("recent", list(self._recent))
 
     async def _node_event(self, entry: NodeEvent) -> None:
-        if entry.event in ("updated", "update_current") and entry.file and self._link:
+        # Taken, already there, or refused: the offer is withdrawn either way.
+        updates = ("updated", "update_current", "update_refused")
+        if entry.event in updates and entry.file and self._link:
             await self._link.publish(f"{self.topic}/ota/{entry.file}", b"", retain=True)
-        if entry.event in ("updated", "update_refused", "update_current"):
+        if entry.event in updates:
             severity: Severity = "warning" if entry.event == "update_refused" else "info"
             await self.ctx.publish_event(f"node_{entry.event}", severity, **_fields(entry))
             return

@@ -311,8 +311,9 @@ class NodeProcess:
         self.boots = 0
         self.log: list[str] = []
         self.powered = True
-        # Simulated wall time: the machine's at the start, then ``scale`` times faster.
-        self._started = (time.time(), time.monotonic())
+        # Simulated wall time: the machine's at the start; awake it runs at the real pace,
+        # asleep ``scale`` times faster.
+        self._clock = (time.time(), time.monotonic(), 1.0)
         self._proc: asyncio.subprocess.Process | None = None
         root.mkdir(parents=True, exist_ok=True)
         for source in FIRMWARE.glob("*.py"):
@@ -389,8 +390,11 @@ class NodeProcess:
 
     def now(self) -> float:
         """The node's simulated wall time (Unix seconds)."""
-        wall, mono = self._started
-        return wall + (time.monotonic() - mono) * self.scale
+        base, since, rate = self._clock
+        return base + (time.monotonic() - since) * rate
+
+    def _pace(self, rate: float) -> None:
+        self._clock = (self.now(), time.monotonic(), rate)
 
     async def _output(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
@@ -400,11 +404,14 @@ class NodeProcess:
     async def _sleep(self) -> int:
         """Wait out the deep sleep; the wake reason (timer, or the lid's pin)."""
         board = self.board
+        self._pace(self.scale)
         end = time.monotonic() + (board.sleep_ms or 0) / 1000 / self.scale
         while time.monotonic() < end and self.powered:
             if board.wake_pin is not None and board.read(board.wake_pin[0]) == board.wake_pin[1]:
+                self._pace(1.0)
                 return EXT0_WAKE
             await asyncio.sleep(0.02)
+        self._pace(1.0)
         return TIMER_WAKE
 
     async def _stop(self) -> None:

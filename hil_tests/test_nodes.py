@@ -1,0 +1,354 @@
+"""Sensor nodes: the MicroPython firmware run by the Unix port on simulated boards, reporting
+to a LAN Mosquitto with the logins and ACL ``gateway nodes add`` wrote, bridged by the
+gateway process to the upstream broker."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.sim.nodes import FIRMWARE, BinBoard, Board, NodeProcess, NodeWorld, WaterBoard
+from gateway.demo.broker import MosquittoBroker, free_port
+from gateway.errors import UplinkError
+from gateway.mqtt import Observer
+from gateway.settings import MqttSettings
+from hil_tests.harness import GatewayProcess, Operator, Upstream, gateway_config
+
+pytestmark = pytest.mark.slow
+
+#: Simulated seconds per real second, on the gateway and on the nodes.
+SCALE = 60
+GATEWAY_PASSWORD = "lan-gateway-secret"
+
+DEVICES = """
+[[devices]]
+kind = "node_bin"
+id = "bin-node-1"
+period_s = 120
+report_period_s = 1
+empty_distance_m = 1.0
+full_distance_m = 0.1
+
+[[devices]]
+kind = "node_bin"
+id = "bin-node-2"
+period_s = 300
+report_period_s = 1
+temperature = false
+
+[[devices]]
+kind = "node_water"
+id = "water-node-1"
+period_s = 60
+report_period_s = 1
+"""
+
+
+class Lan:
+    """The LAN side: its broker, the nodes' world and their processes."""
+
+    def __init__(self, tmp: Path, broker: MosquittoBroker, world: NodeWorld) -> None:
+        self.tmp, self.broker, self.world = tmp, broker, world
+        self.nodes: dict[str, NodeProcess] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def config(self, node: str) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads((self.tmp / "nodes" / node / "config.json").read_text())
+        return loaded
+
+    def start(self, board: Board, *, scale: float = SCALE, **changes: Any) -> NodeProcess:
+        config = self.config(board.id)
+        config["wifi"]["timeout_ms"] = 1000
+        config.update(changes)
+        self.world.add(board)
+        process = NodeProcess(self.world, board, self.tmp / "flash" / board.id, config, scale=scale)
+        self.nodes[board.id] = process
+        self._tasks.append(asyncio.create_task(process.run()))
+        return process
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for name, process in self.nodes.items():  # shown when a scenario fails
+            print(f"--- {name}: {process.boots} boots, its console:", *process.log[-30:], sep="\n")
+        log = self.broker._dir / "mosquitto.log"
+        print("--- LAN broker:", log.read_text()[-3000:] if log.exists() else "no log")
+
+
+def add_nodes(config: Path, out: Path) -> None:
+    """``gateway nodes add`` for each node: its login, the ACL, its config.json."""
+    for node, role in (("bin-node-1", "bin"), ("bin-node-2", "bin"), ("water-node-1", "water")):
+        subprocess.run(
+            [sys.executable, "-m", "gateway", "nodes", "add", node, "--role", role,
+             "--config", str(config), "--out", str(out)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+
+@asynccontextmanager
+async def lan_and_gateway(
+    tmp_path: Path, upstream_port: int, public_key: str
+) -> AsyncIterator[tuple[Lan, GatewayProcess]]:
+    lan_port = free_port()
+    extra = f"""
+[simulation]
+time_scale = {SCALE}
+
+[nodes]
+port = {lan_port}
+username = "gateway"
+password = "{GATEWAY_PASSWORD}"
+password_file = "{tmp_path / "lan.passwd"}"
+acl_file = "{tmp_path / "lan.acl"}"
+{DEVICES}
+"""
+    config = tmp_path / "gateway.toml"
+    config.write_text(gateway_config(tmp_path / "data", upstream_port, public_key=public_key,
+                                     report_period_s=5, extra=extra))  # fmt: skip
+    add_nodes(config, tmp_path / "nodes")
+    broker = MosquittoBroker(
+        lan_port,
+        allow_anonymous=False,
+        extra_config=f"password_file {tmp_path / 'lan.passwd'}\nacl_file {tmp_path / 'lan.acl'}\n",
+    )
+    broker.start()
+    world = NodeWorld()
+    serving = asyncio.create_task(world.serve())
+    while not world.port:
+        await asyncio.sleep(0.01)
+    lan = Lan(tmp_path, broker, world)
+    process = GatewayProcess(config)
+    process.start()
+    try:
+        yield lan, process
+    finally:
+        await lan.close()
+        serving.cancel()
+        process.close()
+        broker.stop()
+
+
+@pytest.fixture
+async def site(
+    tmp_path: Path, broker: MosquittoBroker, key_pair: tuple[object, str], upstream: Upstream
+) -> AsyncIterator[tuple[Lan, GatewayProcess]]:
+    async with lan_and_gateway(tmp_path, broker.port, key_pair[1]) as both:
+        # The gateway's sessions on the LAN broker exist before the first node speaks.
+        await upstream.wait_for(lambda: len(lan_sessions(upstream)) == 3, timeout=30)
+        yield both
+
+
+def lan_sessions(upstream: Upstream) -> set[str]:
+    return {
+        e["device"]
+        for e in upstream.envelopes("state")
+        if e["data"].get("lan_broker") == "connected"
+    }
+
+
+def events(upstream: Upstream, device: str, name: str) -> list[dict[str, Any]]:
+    return [
+        e["data"]
+        for e in upstream.envelopes("event")
+        if e["device"] == device and e["data"]["event"] == name
+    ]
+
+
+def telemetry(upstream: Upstream, device: str) -> list[dict[str, Any]]:
+    return [e["data"] for e in upstream.envelopes("telemetry") if e["device"] == device]
+
+
+def lan_client(lan: Lan, user: str, password: str) -> Observer:
+    settings = MqttSettings(
+        host="127.0.0.1",
+        port=lan.broker.port,
+        insecure_plaintext=True,
+        username=user,
+        password=password,  # type: ignore[arg-type]
+    )
+    return Observer(settings)
+
+
+async def test_a_bin_node_fills_and_the_gateway_reports_bin_full(
+    site: tuple[Lan, GatewayProcess], upstream: Upstream
+) -> None:
+    lan, _ = site
+    board = BinBoard("bin-node-1", lan.config("bin-node-1")["pins"], distance_m=0.9)
+    lan.start(board)
+    first = await upstream.wait_for(lambda: telemetry(upstream, "bin-node-1"), timeout=30)
+    assert first[0]["fill_percent"] == pytest.approx(11.1, abs=0.2)
+    assert first[0]["battery_v"] == pytest.approx(3.9, abs=0.01)
+    assert first[0]["rssi"] == -61
+    assert first[0]["temperature_c"] == 18.0
+    board.distance_m = 0.2  # a jump is confirmed by the next reading, then it is full
+    full = await upstream.wait_for(lambda: events(upstream, "bin-node-1", "bin_full"), 30)
+    assert full[0]["fill_percent"] >= 80
+    # The lid wakes the node before its period is over, and the reading says so.
+    board.lid_open = True
+    woke = await upstream.wait_for(
+        lambda: [t for t in telemetry(upstream, "bin-node-1") if t.get("lid_open")], 10
+    )
+    assert woke
+    state = [e["data"] for e in upstream.envelopes("state") if e["device"] == "bin-node-1"]
+    assert state[-1]["available"] and state[-1]["full"]
+
+
+async def test_an_hour_without_the_broker_arrives_in_order_once(
+    site: tuple[Lan, GatewayProcess], upstream: Upstream
+) -> None:
+    lan, _ = site
+    pins = {k: v for k, v in lan.config("bin-node-2")["pins"].items() if k != "onewire"}
+    board = BinBoard("bin-node-2", pins, distance_m=0.9)
+    # Ten times the gateway's pace: a 300 s sleep lasts half a second.
+    node = lan.start(board, scale=SCALE * 10, pings=1, pins=pins, period_s=300)
+    await upstream.wait_for(lambda: telemetry(upstream, "bin-node-2"), timeout=30)
+    lan.broker.stop()
+    before = len(telemetry(upstream, "bin-node-2"))
+    woke, outage_start = node.boots, node.now()
+    while node.now() - outage_start < 3600:  # an hour of the node's time; the bin fills
+        board.distance_m = round(0.9 - (node.boots - woke) * 0.01, 3)
+        await asyncio.sleep(0.1)
+    unheard = node.boots - woke
+    assert unheard >= 11  # every 300 s, and the seconds it is awake
+    lan.broker.start()
+    await upstream.wait_for(
+        lambda: len(telemetry(upstream, "bin-node-2")) >= before + unheard, timeout=60
+    )
+    await asyncio.sleep(2)
+    measured = [t["measured_at"] for t in telemetry(upstream, "bin-node-2")]
+    assert measured == sorted(measured), "in order"
+    assert len(measured) == len(set(measured)), "once"
+    distances = [t["distance_m"] for t in telemetry(upstream, "bin-node-2")]
+    assert distances[before : before + unheard] == sorted(distances[before : before + unheard],
+                                                          reverse=True)  # fmt: skip
+
+
+async def test_a_water_node_closes_its_valve_on_a_leak_with_wifi_down_and_reports_it_back(
+    site: tuple[Lan, GatewayProcess], upstream: Upstream
+) -> None:
+    lan, _ = site
+    board = WaterBoard("water-node-1", lan.config("water-node-1")["pins"])
+    lan.start(board, period_s=1)  # awake, its period runs in real time: 60 s at SCALE
+    await upstream.wait_for(lambda: telemetry(upstream, "water-node-1"), timeout=30)
+    assert board.valve_open
+    board.flow_lpm = 6.0
+    await upstream.wait_for(
+        lambda: [t for t in telemetry(upstream, "water-node-1") if t["litres_total"] > 1], 30
+    )
+    board.flow_lpm = 0
+    board.wifi_up = False
+    await asyncio.sleep(1)
+    board.leak = True
+    lan.world.interrupt(board.id, board.pins["leak"])
+    for _ in range(50):  # closed by the node itself, within the interrupt
+        if not board.valve_open:
+            break
+        await asyncio.sleep(0.02)
+    assert not board.valve_open
+    await asyncio.sleep(2)
+    assert not events(upstream, "water-node-1", "leak_detected"), "not heard while offline"
+    board.wifi_up = True
+    leak = await upstream.wait_for(
+        lambda: events(upstream, "water-node-1", "leak_detected"), timeout=30
+    )
+    assert leak[0]["severity"] == "critical"
+    assert leak[0]["valve_open"] is False
+    wet = await upstream.wait_for(
+        lambda: [t for t in telemetry(upstream, "water-node-1") if t["leak"]], timeout=30
+    )
+    assert wet[0]["valve_open"] is False
+
+
+async def test_a_silent_node_goes_offline_after_its_periods(
+    site: tuple[Lan, GatewayProcess], upstream: Upstream
+) -> None:
+    lan, _ = site
+    node = lan.start(BinBoard("bin-node-1", lan.config("bin-node-1")["pins"]))
+    await upstream.wait_for(lambda: telemetry(upstream, "bin-node-1"), timeout=30)
+    node.powered = False  # its battery pulled while it sleeps: no will, only silence
+    offline = await upstream.wait_for(
+        lambda: events(upstream, "bin-node-1", "node_offline"), timeout=30
+    )
+    assert "no report" in offline[0]["reason"]
+    state = [e["data"] for e in upstream.envelopes("state") if e["device"] == "bin-node-1"]
+    assert state[-1]["available"] is False
+    node.powered = True
+    await upstream.wait_for(lambda: events(upstream, "bin-node-1", "node_online"), timeout=30)
+
+
+async def test_forged_nodes_and_garbage_are_refused(
+    site: tuple[Lan, GatewayProcess], upstream: Upstream
+) -> None:
+    lan, _ = site
+    await upstream.wait_for(lambda: upstream.statuses(), timeout=30)
+    real = lan.config("bin-node-1")["broker"]
+    with pytest.raises(UplinkError):
+        async with lan_client(lan, real["user"], "not-its-password"):
+            pass
+    # bin-node-2's login cannot speak for bin-node-1: the broker's ACL drops it.
+    other = lan.config("bin-node-2")["broker"]
+    forged = {"seq": 1, "epoch": "ab", "t": 1, "type": "reading", "distance_m": 0.1}
+    async with lan_client(lan, other["user"], other["password"]) as impostor:
+        await impostor.publish("nodes/bin-node-1/up", json.dumps(forged).encode())
+    # bin-node-1's own login sending garbage is reported, and what follows still counts.
+    async with lan_client(lan, real["user"], real["password"]) as node:
+        await node.publish("nodes/bin-node-1/up", b"\x00not json")
+        await node.publish(
+            "nodes/bin-node-1/up",
+            json.dumps({**forged, "distance_m": "far"}).encode(),
+        )
+        invalid = await upstream.wait_for(
+            lambda: events(upstream, "bin-node-1", "node_message_invalid"), timeout=30
+        )
+        good = {**forged, "seq": 2, "distance_m": 0.5, "t": 2}
+        await node.publish("nodes/bin-node-1/up", json.dumps(good).encode())
+        await node.publish("nodes/bin-node-1/up", json.dumps(good).encode())  # a duplicate
+        await upstream.wait_for(lambda: telemetry(upstream, "bin-node-1"), timeout=30)
+    await asyncio.sleep(1)
+    assert invalid[0]["severity"] == "warning"
+    seen = telemetry(upstream, "bin-node-1")
+    assert [t["distance_m"] for t in seen] == [0.5], "the forged 0.1 never arrived, once only"
+
+
+async def test_firmware_updates_are_signed_and_checked_by_the_node(
+    site: tuple[Lan, GatewayProcess], upstream: Upstream, key_pair: tuple[Any, str]
+) -> None:
+    lan, _ = site
+    board = WaterBoard("water-node-1", lan.config("water-node-1")["pins"])
+    node = lan.start(board, period_s=1)
+    await upstream.wait_for(lambda: telemetry(upstream, "water-node-1"), timeout=30)
+    stale = node.root / "waternode.py"
+    stale.write_text(stale.read_text() + "\n# an older build\n")
+    operator = Operator(upstream, key_pair[0], "water-node-1")
+    reply = await operator("update_firmware", files=["waternode.py", "node.py"])
+    assert reply["ok"] is True, reply
+    updated = await upstream.wait_for(
+        lambda: events(upstream, "water-node-1", "node_updated"), timeout=30
+    )
+    assert updated[0]["file"] == "waternode.py"
+    assert stale.read_bytes() == (FIRMWARE / "waternode.py").read_bytes()
+    await upstream.wait_for(lambda: events(upstream, "water-node-1", "node_update_current"), 30)
+    # A file whose hash does not match is refused by the node itself.
+    admin = lan_client(lan, "gateway", GATEWAY_PASSWORD)
+    data = b"print('not what was signed')\n"
+    body = {"sha256": hashlib.sha256(b"other").hexdigest(), "data": base64.b64encode(data).decode()}
+    async with admin as link:
+        await link.publish(
+            "nodes/water-node-1/ota/main.py", json.dumps(body).encode(), retain=True
+        )
+    refused = await upstream.wait_for(
+        lambda: events(upstream, "water-node-1", "node_update_refused"), timeout=30
+    )
+    assert refused[0]["file"] == "main.py"
+    assert (node.root / "main.py").read_bytes() == (FIRMWARE / "main.py").read_bytes()
