@@ -344,9 +344,7 @@ async def test_firmware_updates_are_signed_and_checked_by_the_node(
     data = b"print('not what was signed')\n"
     body = {"sha256": hashlib.sha256(b"other").hexdigest(), "data": base64.b64encode(data).decode()}
     async with admin as link:
-        await link.publish(
-            "nodes/water-node-1/ota/main.py", json.dumps(body).encode(), retain=True
-        )
+        await link.publish("nodes/water-node-1/ota/main.py", json.dumps(body).encode(), retain=True)
     refused = await upstream.wait_for(
         lambda: events(upstream, "water-node-1", "node_update_refused"), timeout=30
     )
