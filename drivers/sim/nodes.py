@@ -110,6 +110,9 @@ class Board:
     watchdog_ms: int | None = None
     fed_at: float = 0.0
     resets: int = 0
+    #: When (monotonic) the firmware first turned its Wi-Fi on since it woke (a board
+    #: fresh from reset or deep sleep is not associated until it asks).
+    wifi_at: float | None = None
 
     def read(self, pin: int) -> int:
         return self.outputs.get(pin, 0)
@@ -269,8 +272,11 @@ class NodeWorld:
         if op == "irq":
             self._armed[node].add(int(request["pin"]))
             return None
+        if op == "wifi_connect" and board.wifi_at is None:
+            board.wifi_at = time.monotonic()
         if op in ("wifi", "wifi_connect"):
-            return {"connected": board.wifi_up, "rssi": board.rssi if board.wifi_up else None}
+            up = board.wifi_up and board.wifi_at is not None
+            return {"connected": up, "rssi": board.rssi if up else None}
         if op == "watchdog":
             board.watchdog_ms, board.fed_at = int(request["timeout_ms"]), time.monotonic()
             return None
@@ -307,7 +313,9 @@ class NodeProcess:
         self.world, self.board, self.root = world, board, root
         self.scale = scale
         self.lib = lib or micropython_lib()
+        #: Each wake's time from power-up to deep sleep, and its part before the Wi-Fi.
         self.awake_s: list[float] = []
+        self.offline_s: list[float] = []
         self.boots = 0
         self.log: list[str] = []
         self.powered = True
@@ -342,7 +350,7 @@ class NodeProcess:
     async def _boot(self, cause: int, wake: int) -> str:
         self.boots += 1
         board, events = self.board, self.world.events[self.board.id]
-        board.watchdog_ms, board.sleep_ms = None, None
+        board.watchdog_ms, board.sleep_ms, board.wifi_at = None, None, None
         while not events.empty():
             events.get_nowait()
         env = {
@@ -384,6 +392,7 @@ class NodeProcess:
         finally:
             if ended == "deepsleep":
                 self.awake_s.append(time.monotonic() - started)
+                self.offline_s.append((board.wifi_at or time.monotonic()) - started)
             await self._stop()
             output.cancel()
         return ended

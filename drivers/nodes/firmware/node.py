@@ -206,7 +206,10 @@ class Node:
             if self.journal.dropped:
                 self.report("event", {"event": "journal_overflow", "lost": self.journal.dropped})
                 self.journal.dropped = 0
+            rssi = self.wlan.status("rssi")
             for entry in self.journal.entries:
+                if entry.get("rssi") is None:  # measured before the Wi-Fi was on
+                    entry["rssi"] = rssi
                 client.publish(self.base + "up", json.dumps(entry).encode(), qos=1)
                 sent += 1
                 self.wdt.feed()
