@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from drivers.sim.nodes import FIRMWARE, BinBoard, Board, NodeProcess, NodeWorld, WaterBoard
+from drivers.nodes.ota import FIRMWARE
+from drivers.sim.nodes import BinBoard, Board, NodeProcess, NodeWorld, WaterBoard
 from gateway.demo.broker import MosquittoBroker, free_port
 from gateway.errors import UplinkError
 from gateway.mqtt import Observer

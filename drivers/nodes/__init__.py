@@ -3,11 +3,18 @@ and water stations the gateway's wires do not reach, reporting to the LAN broker
 
 ``kind = "node_bin"`` and ``kind = "node_water"`` bridge a node's reports into the same
 models, events and outbox as the wired kinds (a node bin raises ``bin_full`` like a wired
-one, through the same :class:`~drivers.bins.logic.BinLogic`), and add the node's own:
+one, through the same :class:`~drivers.bins.logic.BinLogic`).
+
+A bin node's events are the bin's: ``bin_full``, ``bin_emptied``, ``fire_suspected``,
+``lid_open``, ``sensor_fault``, ``sensor_recovered``. A water node's: ``leak_detected``
+(the node closed the valve itself), ``leak_cleared``, ``flow_runaway`` (the gateway closes
+the valve through the node), ``filter_change_due``, ``filter_expired``,
+``filter_replaced``, ``valve_refused`` (``valve_open`` while wet). Every node adds its own:
 ``node_offline`` / ``node_online`` (its last will, or ``offline_after_periods`` reports
 missed), ``battery_low`` / ``battery_ok``, ``node_message_invalid`` (garbage, reported at most
-once a minute), ``node_updated`` / ``node_update_refused`` (firmware updates, the signed
-command ``update_firmware``). Readings carry ``battery_v``, ``rssi`` and ``measured_at``.
+once a minute), ``journal_overflow`` (its flash buffer was full: ``lost`` readings),
+``node_updated`` / ``node_update_current`` / ``node_update_refused`` (firmware updates, the
+signed command ``update_firmware``). Readings carry ``battery_v``, ``rssi`` and ``measured_at``.
 
 ``gateway nodes add`` gives a node its login and ACL lines on the LAN broker and writes its
 ``config.json``.

