@@ -7,19 +7,39 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from drivers.base import Pin
 from gateway.devices import DeviceConfig
 
-__all__ = ["AcknowledgeArgs", "CareConfig"]
+__all__ = ["AcknowledgeArgs", "CareConfig", "CareSettings"]
 
 
-class CareConfig(DeviceConfig):
-    """``[[devices]] kind = "care_point"``: one home's emergency call, smoke and activity."""
+class CareSettings(DeviceConfig):
+    """What any care point has, wired to the gateway or on a care node: its home, its call's
+    timing, its welfare check."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = "care_point"
     #: The home's unit, as the residents are enrolled with it (``gateway residents list``).
     unit: str = Field(min_length=1, max_length=50)
     #: Telemetry and supervision period; missing two is ``care_point_offline``.
     report_period_s: float = Field(default=300.0, gt=0, le=3_600)
+    #: An unacknowledged call is sent again this often.
+    call_repeat_s: float = Field(default=60.0, ge=5, le=3_600)
+    #: After ``acknowledge_call`` the LED stays steady this long, then the call is closed.
+    acknowledged_led_s: float = Field(default=1_800.0, gt=0, le=86_400)
+    #: Watch the home for the welfare check (residents of ``unit`` may set their own period).
+    welfare_check: bool = True
+    #: Hours without activity (home or gate) before ``welfare_check_due``.
+    welfare_check_h: float = Field(default=48.0, ge=1, le=720)
+    #: An offline care point becomes critical after this long.
+    offline_critical_s: float = Field(default=3_600.0, gt=0)
+
+    def homes(self) -> frozenset[str]:
+        return frozenset({self.unit}) if self.welfare_check else frozenset()
+
+
+class CareConfig(CareSettings):
+    """``[[devices]] kind = "care_point"``: one home's emergency call, smoke and activity,
+    wired to the gateway."""
+
+    kind: str = "care_point"
     sample_period_s: float = Field(default=1.0, gt=0, le=10)
     #: The call button or pull cord (closes to ground: pull-up, pressed reads low).
     call_pin: Pin | None = None
@@ -36,16 +56,6 @@ class CareConfig(DeviceConfig):
     #: The supervision loop through the care point's devices (closes to ground while they
     #: are connected and powered); open for two report periods: ``care_point_offline``.
     supervision_pin: Pin | None = None
-    #: An unacknowledged call is sent again this often.
-    call_repeat_s: float = Field(default=60.0, ge=5, le=3_600)
-    #: After ``acknowledge_call`` the LED stays steady this long, then the call is closed.
-    acknowledged_led_s: float = Field(default=1_800.0, gt=0, le=86_400)
-    #: Watch the home for the welfare check (residents of ``unit`` may set their own period).
-    welfare_check: bool = True
-    #: Hours without activity (home or gate) before ``welfare_check_due``.
-    welfare_check_h: float = Field(default=48.0, ge=1, le=720)
-    #: An offline care point becomes critical after this long.
-    offline_critical_s: float = Field(default=3_600.0, gt=0)
 
     @model_validator(mode="after")
     def _has_an_input(self) -> CareConfig:
@@ -70,9 +80,6 @@ class CareConfig(DeviceConfig):
         if len(set(map(str, pins))) != len(pins):
             raise ValueError("each of the care point's pins must be a different pin")
         return self
-
-    def homes(self) -> frozenset[str]:
-        return frozenset({self.unit}) if self.welfare_check else frozenset()
 
 
 class AcknowledgeArgs(BaseModel):
