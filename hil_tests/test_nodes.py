@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from drivers.nodes.ota import FIRMWARE
-from drivers.sim.nodes import BinBoard, Board, NodeProcess, NodeWorld, WaterBoard
+from drivers.sim.nodes import BinBoard, Board, CareBoard, NodeProcess, NodeWorld, WaterBoard
 from gateway.demo.broker import MosquittoBroker, free_port
 from gateway.errors import UplinkError
 from gateway.mqtt import Observer
@@ -27,15 +27,16 @@ from hil_tests.harness import GatewayProcess, Operator, Upstream, gateway_config
 
 pytestmark = pytest.mark.slow
 
-#: Simulated seconds per real second, on the gateway and on the nodes.
-SCALE = 60
+#: Simulated seconds per real second, on the gateway and on the nodes asleep (awake, a node
+#: runs at the real pace: its awake periods below are the real seconds of SCALE's minutes).
+SCALE = 600
 GATEWAY_PASSWORD = "lan-gateway-secret"
 
 DEVICES = """
 [[devices]]
 kind = "node_bin"
 id = "bin-node-1"
-period_s = 120
+period_s = 1200
 report_period_s = 1
 empty_distance_m = 1.0
 full_distance_m = 0.1
@@ -50,8 +51,17 @@ temperature = false
 [[devices]]
 kind = "node_water"
 id = "water-node-1"
-period_s = 60
+period_s = 600
 report_period_s = 1
+
+[[devices]]
+kind = "node_care"
+id = "care-node-1"
+unit = "B-204"
+period_s = 600
+report_period_s = 600
+call_repeat_s = 60
+acknowledged_led_s = 36000
 """
 
 
@@ -67,12 +77,12 @@ class Lan:
         loaded: dict[str, Any] = json.loads((self.tmp / "nodes" / node / "config.json").read_text())
         return loaded
 
-    def start(self, board: Board, *, scale: float = SCALE, **changes: Any) -> NodeProcess:
+    def start(self, board: Board, **changes: Any) -> NodeProcess:
         config = self.config(board.id)
         config["wifi"]["timeout_ms"] = 1000
         config.update(changes)
         self.world.add(board)
-        process = NodeProcess(self.world, board, self.tmp / "flash" / board.id, config, scale=scale)
+        process = NodeProcess(self.world, board, self.tmp / "flash" / board.id, config, scale=SCALE)
         self.nodes[board.id] = process
         self._tasks.append(asyncio.create_task(process.run()))
         return process
@@ -89,7 +99,11 @@ class Lan:
 
 def add_nodes(config: Path, out: Path) -> None:
     """``gateway nodes add`` for each node: its login, the ACL, its config.json."""
-    for node, role in (("bin-node-1", "bin"), ("bin-node-2", "bin"), ("water-node-1", "water")):
+    nodes = (
+        ("bin-node-1", "bin"), ("bin-node-2", "bin"), ("water-node-1", "water"),
+        ("care-node-1", "care"),
+    )  # fmt: skip
+    for node, role in nodes:
         subprocess.run(
             [sys.executable, "-m", "gateway", "nodes", "add", node, "--role", role,
              "--config", str(config), "--out", str(out)],
@@ -116,7 +130,7 @@ acl_file = "{tmp_path / "lan.acl"}"
 """
     config = tmp_path / "gateway.toml"
     config.write_text(gateway_config(tmp_path / "data", upstream_port, public_key=public_key,
-                                     report_period_s=5, extra=extra))  # fmt: skip
+                                     report_period_s=300, extra=extra))  # fmt: skip
     add_nodes(config, tmp_path / "nodes")
     broker = MosquittoBroker(
         lan_port,
@@ -146,7 +160,7 @@ async def site(
 ) -> AsyncIterator[tuple[Lan, GatewayProcess]]:
     async with lan_and_gateway(tmp_path, broker.port, key_pair[1]) as both:
         # The gateway's sessions on the LAN broker exist before the first node speaks.
-        await upstream.wait_for(lambda: len(lan_sessions(upstream)) == 3, timeout=30)
+        await upstream.wait_for(lambda: len(lan_sessions(upstream)) == 4, timeout=30)
         yield both
 
 
@@ -170,6 +184,11 @@ def telemetry(upstream: Upstream, device: str) -> list[dict[str, Any]]:
     return [e["data"] for e in upstream.envelopes("telemetry") if e["device"] == device]
 
 
+def node_state(upstream: Upstream, device: str) -> str | None:
+    states = [e["data"] for e in upstream.envelopes("state") if e["device"] == device]
+    return states[-1].get("node_state") if states else None
+
+
 def lan_client(lan: Lan, user: str, password: str) -> Observer:
     settings = MqttSettings(
         host="127.0.0.1",
@@ -186,7 +205,7 @@ async def test_a_bin_node_fills_and_the_gateway_reports_bin_full(
 ) -> None:
     lan, _ = site
     board = BinBoard("bin-node-1", lan.config("bin-node-1")["pins"], distance_m=0.9)
-    lan.start(board)
+    lan.start(board, period_s=1200)
     first = await upstream.wait_for(lambda: telemetry(upstream, "bin-node-1"), timeout=30)
     assert first[0]["fill_percent"] == pytest.approx(11.1, abs=0.2)
     assert first[0]["battery_v"] == pytest.approx(3.9, abs=0.01)
@@ -211,8 +230,8 @@ async def test_an_hour_without_the_broker_arrives_in_order_once(
     lan, _ = site
     pins = {k: v for k, v in lan.config("bin-node-2")["pins"].items() if k != "onewire"}
     board = BinBoard("bin-node-2", pins, distance_m=0.9)
-    # Ten times the gateway's pace: a 300 s sleep lasts half a second.
-    node = lan.start(board, scale=SCALE * 10, pings=1, pins=pins, period_s=300)
+    # A 300 s sleep lasts half a second.
+    node = lan.start(board, pings=1, pins=pins, period_s=300)
     await upstream.wait_for(lambda: telemetry(upstream, "bin-node-2"), timeout=30)
     lan.broker.stop()
     before = len(telemetry(upstream, "bin-node-2"))
@@ -240,7 +259,7 @@ async def test_a_water_node_closes_its_valve_on_a_leak_with_wifi_down_and_report
 ) -> None:
     lan, _ = site
     board = WaterBoard("water-node-1", lan.config("water-node-1")["pins"])
-    lan.start(board, period_s=1)  # awake, its period runs in real time: 60 s at SCALE
+    lan.start(board, period_s=1)  # awake, its period runs in real time: 600 s at SCALE
     await upstream.wait_for(lambda: telemetry(upstream, "water-node-1"), timeout=30)
     assert board.valve_open
     board.flow_lpm = 6.0
@@ -275,7 +294,7 @@ async def test_a_silent_node_goes_offline_after_its_periods(
     site: tuple[Lan, GatewayProcess], upstream: Upstream
 ) -> None:
     lan, _ = site
-    node = lan.start(BinBoard("bin-node-1", lan.config("bin-node-1")["pins"]))
+    node = lan.start(BinBoard("bin-node-1", lan.config("bin-node-1")["pins"]), period_s=1200)
     await upstream.wait_for(lambda: telemetry(upstream, "bin-node-1"), timeout=30)
     node.powered = False  # its battery pulled while it sleeps: no will, only silence
     offline = await upstream.wait_for(
@@ -351,3 +370,57 @@ async def test_firmware_updates_are_signed_and_checked_by_the_node(
     )
     assert refused[0]["file"] == "main.py"
     assert (node.root / "main.py").read_bytes() == (FIRMWARE / "main.py").read_bytes()
+
+
+async def test_a_care_node_calls_within_a_second_until_a_signed_answer(
+    site: tuple[Lan, GatewayProcess], upstream: Upstream, key_pair: tuple[Any, str]
+) -> None:
+    lan, _ = site
+    board = CareBoard("care-node-1", lan.config("care-node-1")["pins"])
+    node = lan.start(board, period_s=1)  # awake: its period runs in real time, 600 s at SCALE
+    await upstream.wait_for(lambda: node_state(upstream, "care-node-1") == "online", 30)
+    loop = asyncio.get_running_loop()
+    pressed_at = loop.time()
+    lan.world.press(board.id)
+    calls = await upstream.wait_for(
+        lambda: events(upstream, "care-node-1", "emergency_call"), timeout=10
+    )
+    heard_s = loop.time() - pressed_at
+    assert heard_s < 1.0, f"upstream heard the press after {heard_s:.2f} s"
+    assert calls[0]["severity"] == "critical" and calls[0]["unit"] == "B-204"
+    await upstream.wait_for(lambda: board.led_changes >= 4, timeout=5)  # blinking
+    # Unanswered, it repeats every (simulated) minute.
+    repeats = await upstream.wait_for(
+        lambda: [c for c in events(upstream, "care-node-1", "emergency_call") if c["repeat"]], 10
+    )
+    assert repeats[0]["call_id"] == calls[0]["call_id"]
+    # An unsigned answer is refused; the signed one turns the LED steady.
+    await upstream.send("care-node-1", "acknowledge_call", {"id": "forged", "args": {}})
+    refused = await upstream.wait_for(lambda: upstream.replies().get("forged"), timeout=10)
+    assert refused["ok"] is False
+    answer = await Operator(upstream, key_pair[0], "care-node-1")("acknowledge_call")
+    assert answer["ok"] is True, answer
+    await upstream.wait_for(lambda: board.led, timeout=5)
+    changes = board.led_changes
+    await asyncio.sleep(1.5)
+    assert board.led and board.led_changes == changes, "steady: help is coming"
+    # Smoke, and movement at the door: only its time is kept.
+    board.smoke = True
+    lan.world.interrupt(board.id, board.pins["smoke"])
+    smoke = await upstream.wait_for(
+        lambda: events(upstream, "care-node-1", "smoke_detected"), timeout=10
+    )
+    assert smoke[0]["severity"] == "critical"
+    before = telemetry(upstream, "care-node-1")[-1]["last_activity"]
+    board.presence = True
+    lan.world.interrupt(board.id, board.pins["presence"])
+    await upstream.wait_for(
+        lambda: telemetry(upstream, "care-node-1")[-1]["last_activity"] > before, timeout=20
+    )
+    # A care node that goes silent is the care point's own alarm.
+    node.powered = False
+    offline = await upstream.wait_for(
+        lambda: events(upstream, "care-node-1", "care_point_offline"), timeout=30
+    )
+    assert offline[0]["severity"] == "warning"
+    assert not events(upstream, "care-node-1", "node_offline")

@@ -34,6 +34,16 @@ class CareSettings(DeviceConfig):
     def homes(self) -> frozenset[str]:
         return frozenset({self.unit}) if self.welfare_check else frozenset()
 
+    @property
+    def has_call(self) -> bool:
+        """Whether the home has an emergency call button."""
+        return True
+
+    @property
+    def has_smoke(self) -> bool:
+        """Whether the home's smoke detector is connected."""
+        return True
+
 
 class CareConfig(CareSettings):
     """``[[devices]] kind = "care_point"``: one home's emergency call, smoke and activity,
@@ -80,6 +90,14 @@ class CareConfig(CareSettings):
         if len(set(map(str, pins))) != len(pins):
             raise ValueError("each of the care point's pins must be a different pin")
         return self
+
+    @property
+    def has_call(self) -> bool:
+        return self.call_pin is not None
+
+    @property
+    def has_smoke(self) -> bool:
+        return self.smoke_pin is not None
 
 
 class AcknowledgeArgs(BaseModel):

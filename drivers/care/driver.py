@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from gpiozero import LED, DigitalInputDevice
 
-from drivers.base import Reporter
 from drivers.care.config import AcknowledgeArgs, CareConfig
 from drivers.care.logic import CareLogic
 from gateway.devices import DeviceConfig, Driver, DriverContext, command
@@ -18,8 +16,6 @@ __all__ = ["CarePoint"]
 
 #: The LED while a call waits: quick blinks that a resident notices from the floor.
 BLINK_S = 0.25
-#: How often (simulated seconds) the welfare check is done without a change in activity.
-WELFARE_EVERY_S = 60.0
 
 
 class CarePoint(Driver):
@@ -84,21 +80,11 @@ class CarePoint(Driver):
             available=store.get("offline_since") is None,
         )
         await self._check_smoke()
-        reporter = Reporter(cfg.report_period_s, {"call": 0, "smoke": 0, "connected": 0})
-        welfare_at = -math.inf
         try:
             while True:
-                t = ctx.clock.monotonic()
-                await logic.repeat_call()
                 await self._check_smoke()
-                await self._supervise(t)
-                if t - welfare_at >= WELFARE_EVERY_S:
-                    await logic.welfare()
-                    welfare_at = t
-                values = logic.values()
-                if reporter.due(values, t):
-                    await ctx.publish_telemetry(values)
-                    reporter.sent(values, t)
+                await self._supervise(ctx.clock.monotonic())
+                await logic.tick()
                 await ctx.clock.sleep(cfg.sample_period_s)
         finally:
             self.close()

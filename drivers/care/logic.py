@@ -4,10 +4,12 @@ the wired care point's pins or by a care node's reports (``drivers.nodes``)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from drivers.base import Reporter
 from drivers.care.config import AcknowledgeArgs, CareSettings
 from gateway.errors import CommandRejected
 from gateway.messages import isoformat, new_ulid
@@ -17,7 +19,10 @@ from gateway.welfare import Watched, announce, period_of
 if TYPE_CHECKING:
     from gateway.devices import DriverContext
 
-__all__ = ["CareLogic"]
+__all__ = ["WELFARE_EVERY_S", "CareLogic"]
+
+#: How often (simulated seconds) the welfare check is done without a change in activity.
+WELFARE_EVERY_S = 60.0
 
 
 class CareLogic:
@@ -32,6 +37,8 @@ class CareLogic:
     ) -> None:
         self.ctx, self.cfg, self.show_call = ctx, cfg, show_call
         self.residents = Residents(ctx.database)
+        self.reporter = Reporter(cfg.report_period_s, {"call": 0, "smoke": 0, "connected": 0})
+        self._welfare_at = -math.inf
         if ctx.store.get("last_activity") is None:  # a new care point: the watch starts now
             ctx.store.set("last_activity", isoformat(ctx.clock.now()))
 
@@ -43,6 +50,19 @@ class CareLogic:
             "smoke": bool(store.get("smoke", False)),
             "connected": store.get("offline_since") is None,
         }
+
+    async def tick(self) -> None:
+        """Between inputs, about every second: the call's repeats, the welfare check (every
+        :data:`WELFARE_EVERY_S`) and the telemetry when due."""
+        t = self.ctx.clock.monotonic()
+        await self.repeat_call()
+        if t - self._welfare_at >= WELFARE_EVERY_S:
+            await self.welfare()
+            self._welfare_at = t
+        values = self.values()
+        if self.reporter.due(values, t):
+            await self.ctx.publish_telemetry(values)
+            self.reporter.sent(values, t)
 
     # -- the emergency call ------------------------------------------------------------------
 

@@ -9,7 +9,12 @@ A bin node's events are the bin's: ``bin_full``, ``bin_emptied``, ``fire_suspect
 ``lid_open``, ``sensor_fault``, ``sensor_recovered``. A water node's: ``leak_detected``
 (the node closed the valve itself), ``leak_cleared``, ``flow_runaway`` (the gateway closes
 the valve through the node), ``filter_change_due``, ``filter_expired``,
-``filter_replaced``, ``valve_refused`` (``valve_open`` while wet). Every node adds its own:
+``filter_replaced``, ``valve_refused`` (``valve_open`` while wet). A care node's are the
+care point's (``kind = "node_care"``): ``emergency_call`` (within a second of the press,
+repeated until the signed ``acknowledge_call``), ``emergency_call_acknowledged``,
+``emergency_call_closed``, ``smoke_detected``, ``smoke_cleared``, ``welfare_check_due``,
+``welfare_check_cleared``, ``care_point_offline`` (its supervision in place of
+``node_offline``), ``care_point_online``. Every node adds its own:
 ``node_offline`` / ``node_online`` (its last will, or ``offline_after_periods`` reports
 missed), ``battery_low`` / ``battery_ok``, ``node_message_invalid`` (garbage, reported at most
 once a minute), ``journal_overflow`` (its flash buffer was full: ``lost`` readings),
@@ -22,7 +27,7 @@ signed command ``update_firmware``). Readings carry ``battery_v``, ``rssi`` and 
 
 from gateway.plugins import DeviceKind
 
-__all__ = ["BIN", "WATER"]
+__all__ = ["BIN", "CARE", "WATER"]
 
 #: ``kind = "node_bin"`` (entry point ``community_gateway.kinds``).
 BIN = DeviceKind(
@@ -40,4 +45,12 @@ WATER = DeviceKind(
     driver="drivers.nodes.water:NodeWater",
     console="drivers.water.console:VIEW",
     homeassistant="drivers.nodes.homeassistant:water_node",
+)
+#: ``kind = "node_care"``.
+CARE = DeviceKind(
+    name="node_care",
+    config="drivers.nodes.config:NodeCareConfig",
+    driver="drivers.nodes.care:NodeCare",
+    console="drivers.care.console:VIEW",
+    homeassistant="drivers.care.homeassistant:entities",
 )

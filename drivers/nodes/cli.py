@@ -21,15 +21,17 @@ nodes_app = command_group("Sensor nodes (ESP32, MicroPython) on the LAN broker."
 PINS: dict[str, dict[str, int]] = {
     "bin": {"trigger": 5, "echo": 18, "lid": 4, "onewire": 15, "battery": 35},
     "water": {"flow": 26, "leak": 27, "valve": 25, "battery": 35},
+    "care": {"call": 32, "led": 33, "smoke": 34, "presence": 39, "battery": 35},
 }
-PERIODS = {"bin": 600, "water": 60}
+PERIODS = {"bin": 600, "water": 60, "care": 60}
+KINDS = {"bin": "node_bin", "water": "node_water", "care": "node_care"}
 
 
 @nodes_app.command("add")
 def nodes_add(
     node: Annotated[str, typer.Argument(help="The node's name (letters, digits, - and _).")],
     config: ConfigOption,
-    role: Annotated[str, typer.Option(help="bin or water.")] = "bin",
+    role: Annotated[str, typer.Option(help="bin, water or care.")] = "bin",
     out_dir: Annotated[
         Path, typer.Option("--out", help="Where its config.json is written (out/<node>/).")
     ] = Path("nodes"),
@@ -42,7 +44,7 @@ def nodes_add(
         err.print(f"node {node!r}: use letters, digits, '-' and '_' only")
         raise typer.Exit(2)
     if role not in PINS:
-        err.print(f"--role {role!r}: choose bin or water")
+        err.print(f"--role {role!r}: choose bin, water or care")
         raise typer.Exit(2)
     cfg = _load(config)
     lan = cfg.nodes
@@ -75,7 +77,7 @@ def nodes_add(
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(node_config, indent=2) + "\n")
     target.chmod(0o600)
-    kind = {"bin": "node_bin", "water": "node_water"}[role]
+    kind = KINDS[role]
     out.print(f"[green]ok[/] node-{node} in {lan.password_file} and {lan.acl_file}")
     out.print(f"[green]ok[/] {target} (holds its password: keep it off shared drives)")
     out.print("\nReload the broker:  systemctl reload mosquitto")
@@ -84,7 +86,8 @@ def nodes_add(
     out.print(f"  cd {FIRMWARE} && mpremote cp *.py {target.resolve()} :   # {files}")
     out.print("Add it to the gateway's configuration:")
     out.print(
-        f'  [[devices]]\n  kind = "{kind}"\n  id = "{node}"\n  period_s = {PERIODS[role]}',
+        f'  [[devices]]\n  kind = "{kind}"\n  id = "{node}"\n  period_s = {PERIODS[role]}'
+        + ('\n  unit = "…"   # the home, as its residents are enrolled' if role == "care" else ""),
         highlight=False,
         markup=False,
     )

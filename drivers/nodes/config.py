@@ -6,10 +6,11 @@ from __future__ import annotations
 from pydantic import Field
 
 from drivers.bins.config import BinSettings
+from drivers.care.config import CareSettings
 from gateway.devices import DeviceConfig
 from gateway.topics import SEGMENT_PATTERN
 
-__all__ = ["NodeBinConfig", "NodeConfig", "NodeWaterConfig"]
+__all__ = ["NodeBinConfig", "NodeCareConfig", "NodeConfig", "NodeWaterConfig"]
 
 
 class NodeConfig(DeviceConfig):
@@ -63,3 +64,18 @@ class NodeWaterConfig(NodeConfig):
     filter_due_percent: float = Field(default=10.0, ge=0, le=100)
     max_continuous_flow_s: float = Field(default=600.0, gt=0)
     deadband_lpm: float = Field(default=0.5, ge=0)
+
+
+class NodeCareConfig(NodeConfig, CareSettings):
+    """``[[devices]] kind = "node_care"``: a home's care point on a care node (mains,
+    always awake: a press reaches upstream within a second)."""
+
+    kind: str = "node_care"
+    period_s: float = Field(default=60, ge=5, le=3_600)
+    #: Whether a smoke detector is wired to the node.
+    smoke: bool = True
+    confirm_s: float = Field(default=5.0, gt=0, le=300)
+
+    @property
+    def has_smoke(self) -> bool:
+        return self.smoke

@@ -9,7 +9,7 @@ import asyncio
 import json
 from abc import abstractmethod
 from collections import deque
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -57,12 +57,19 @@ class NodeDriver(Driver):
         """A reading from the node's journal (``fresh``: newer than any seen; a straggler
         from the journal is not)."""
 
-    async def node_event(self, entry: NodeEvent) -> None:
-        """An event the node raised (default: published as the node said it)."""
+    async def node_event(self, entry: NodeEvent, at: datetime) -> None:
+        """An event the node raised at ``at`` (default: published as the node said it)."""
         await self.ctx.publish_event(entry.event, "info", **_fields(entry))
 
     async def started(self) -> None:
         """After the state's first publication (restore what the kind keeps)."""
+
+    async def background(self) -> None:
+        """What the kind does between the node's messages, for as long as it runs."""
+
+    def silent_s(self) -> float:
+        """Seconds since the node was last heard (on the gateway's clock)."""
+        return self.ctx.clock.monotonic() - self._last_seen
 
     # -- the node's life -------------------------------------------------------------------
 
@@ -79,7 +86,7 @@ class NodeDriver(Driver):
         self._battery = Hysteresis(cfg.battery_low_v, cfg.battery_low_v + 0.15, above=False)
         self._battery.active = bool(store.get("battery_low", False))
         self._garbage = Sparse(60)
-        self._last_seen = ctx.clock.monotonic()
+        self._last_seen = self._taken = ctx.clock.monotonic()
         self._online = bool(store.get("online", True))
         await ctx.publish_state(
             {"name": cfg.name, "node": cfg.node_id, "period_s": cfg.period_s},
@@ -89,6 +96,7 @@ class NodeDriver(Driver):
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._supervise())
+                tasks.create_task(self.background())
                 while True:
                     try:
                         await self._session()
@@ -161,11 +169,15 @@ class NodeDriver(Driver):
         fresh = entry.seq > high
         self._recent.append(entry.seq)
         self._seq = (epoch, max(high, entry.seq))
-        wall = datetime.fromtimestamp(entry.t, UTC)
+        # Dated by this gateway's clock, by its age when the node sent it; never before
+        # what was already taken (two clocks never run quite alike).
+        now = max(ctx.clock.monotonic() - entry.age_s, self._taken)
+        wall = ctx.clock.now() - timedelta(seconds=ctx.clock.monotonic() - now)
+        self._taken = now
         if isinstance(entry, NodeEvent):
-            await self._node_event(entry)
+            await self._node_event(entry, wall)
         else:
-            await self.reading(entry, float(entry.t), wall, fresh)
+            await self.reading(entry, now, wall, fresh)
             for waiter in list(self._confirmations):
                 future, key, value = waiter
                 if getattr(entry, key, None) == value and not future.done():
@@ -182,7 +194,7 @@ class NodeDriver(Driver):
         ctx.store.set("seq", self._seq[1])
         ctx.store.set("recent", list(self._recent))
 
-    async def _node_event(self, entry: NodeEvent) -> None:
+    async def _node_event(self, entry: NodeEvent, at: datetime) -> None:
         # Taken, already there, or refused: the offer is withdrawn either way.
         updates = ("updated", "update_current", "update_refused")
         if entry.event in updates and entry.file and self._link:
@@ -191,7 +203,7 @@ class NodeDriver(Driver):
             severity: Severity = "warning" if entry.event == "update_refused" else "info"
             await self.ctx.publish_event(f"node_{entry.event}", severity, **_fields(entry))
             return
-        await self.node_event(entry)
+        await self.node_event(entry, at)
 
     async def _supervise(self) -> None:
         """The node is offline once it missed ``offline_after_periods`` reports."""
@@ -199,11 +211,12 @@ class NodeDriver(Driver):
         limit = cfg.period_s * cfg.offline_after_periods + min(60.0, cfg.period_s)
         while True:
             await clock.sleep(min(cfg.period_s / 4, 30.0))
-            silent = clock.monotonic() - self._last_seen
+            silent = self.silent_s()
             if silent > limit:
                 await self._offline(f"no report for {round(silent)} s")
 
     async def _offline(self, reason: str) -> None:
+        """``node_offline`` and unavailable (a kind with its own supervision overrides it)."""
         if not self._online:
             return
         self._online = False
@@ -272,7 +285,7 @@ class NodeDriver(Driver):
 
 
 def _fields(entry: NodeEvent) -> dict[str, Any]:
-    return entry.model_dump(exclude={"type", "event", "epoch"}, exclude_none=True)
+    return entry.model_dump(exclude={"type", "event", "epoch", "age_s"}, exclude_none=True)
 
 
 def _first_error(err: Exception) -> str:

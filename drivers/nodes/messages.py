@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["BinReading", "Entry", "NodeEvent", "NodeStatus", "WaterReading"]
+__all__ = ["BinReading", "CareReading", "Entry", "NodeEvent", "NodeStatus", "WaterReading"]
 
 
 class _Checked(BaseModel):
@@ -30,6 +30,8 @@ class Entry(_Checked):
     epoch: str = Field(pattern=r"^[0-9a-f]{1,16}$")
     #: When it was measured, on the node's clock (Unix seconds).
     t: int = Field(ge=0, lt=2**40)
+    #: How long before it was sent it was measured (the node's clock may not be set).
+    age_s: int = Field(default=0, ge=0, lt=10**9)
     type: Literal["reading", "event"]
     battery_v: float | None = Field(default=None, ge=0, le=12)
     rssi: int | None = Field(default=None, ge=-127, le=0)
@@ -44,6 +46,7 @@ class NodeEvent(Entry):
     name: str | None = Field(default=None, max_length=64)
     lost: int | None = Field(default=None, ge=0)
     valve_open: bool | None = None
+    active: bool | None = None
 
 
 class BinReading(Entry):
@@ -60,3 +63,9 @@ class WaterReading(Entry):
     leak: bool
     valve_open: bool
     locked: str | None = Field(default=None, max_length=32)
+
+
+class CareReading(Entry):
+    type: Literal["reading"]
+    smoke: bool | None = None
+    led: Literal["blink", "on", "off"]

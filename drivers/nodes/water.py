@@ -106,13 +106,13 @@ class NodeWater(NodeDriver):
             await ctx.publish_telemetry(values)
             self._reporter.sent(values, now)
 
-    async def node_event(self, entry: NodeEvent) -> None:
+    async def node_event(self, entry: NodeEvent, at: datetime) -> None:
         if entry.event == "leak_detected":
             return  # the reading that follows it carries the leak and the valve
         if entry.event == "valve_refused":
             await self.ctx.publish_event("valve_refused", "warning", reason=entry.reason)
             return
-        await super().node_event(entry)
+        await super().node_event(entry, at)
 
     async def node_command(self, name: str, args: dict[str, Any]) -> None:
         try:

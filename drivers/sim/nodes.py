@@ -30,6 +30,7 @@ from drivers.nodes.ota import FIRMWARE
 __all__ = [
     "BinBoard",
     "Board",
+    "CareBoard",
     "NodeProcess",
     "NodeWorld",
     "WaterBoard",
@@ -184,6 +185,31 @@ class WaterBoard(Board):
         return {self.pins["flow"]: whole} if whole else {}
 
 
+@dataclass
+class CareBoard(Board):
+    """A care node: the call button (to ground, pressed reads low), its LED, the smoke
+    detector's contact, the presence sensor."""
+
+    pressed: bool = False
+    smoke: bool = False
+    presence: bool = False
+    led_changes: int = 0
+
+    def read(self, pin: int) -> int:
+        pins = self.pins
+        if pin == pins.get("call"):
+            return 0 if self.pressed else 1
+        if pin == pins.get("smoke"):
+            return int(self.smoke)
+        if pin == pins.get("presence"):
+            return int(self.presence)
+        return super().read(pin)
+
+    @property
+    def led(self) -> bool:
+        return bool(self.outputs.get(self.pins["led"], 0))
+
+
 class NodeWorld:
     """The boards, served to the nodes' firmware on a loopback port."""
 
@@ -219,6 +245,14 @@ class NodeWorld:
                     if writer is not None and pin in self._armed.get(node, ()):
                         writer.write(json.dumps({"pin": pin, "count": count}).encode() + b"\n")
             last = now
+
+    def press(self, node: str) -> None:
+        """Someone presses a care node's call button (and lets go)."""
+        board = self.boards[node]
+        assert isinstance(board, CareBoard)
+        board.pressed = True
+        self.interrupt(node, board.pins["call"])
+        asyncio.get_running_loop().call_later(0.3, setattr, board, "pressed", False)
 
     def interrupt(self, node: str, pin: int) -> None:
         """An edge on ``pin`` (the leak input rising), if the firmware armed it."""
@@ -258,7 +292,10 @@ class NodeWorld:
         if op == "pin_read":
             return board.read(int(request["pin"]))
         if op == "pin_write":
-            board.outputs[int(request["pin"])] = int(request["value"])
+            pin, value = int(request["pin"]), int(request["value"])
+            if isinstance(board, CareBoard) and pin == board.pins.get("led"):
+                board.led_changes += board.outputs.get(pin, 0) != value
+            board.outputs[pin] = value
             return None
         if op == "pulse_us":
             return board.pulse_us(int(request["pin"]), int(request["timeout_us"]))

@@ -56,8 +56,8 @@ def test_device_errors_name_the_device_index_and_line() -> None:
     assert problems(text) == [
         "g.toml:devices.1.report_period_s: Input should be greater than 0 (line 9)",
         "g.toml:devices.2.kind: unknown device kind 'toaster' "
-        "(allowed: bin, care_point, entry, gateway, locker_bank, node_bin, node_water, "
-        "water_station) (line 11)",
+        "(allowed: bin, care_point, entry, gateway, locker_bank, node_bin, node_care, "
+        "node_water, water_station) (line 11)",
         "g.toml:devices.3.kind: missing; every device needs a kind (line 13)",
     ]
 

@@ -5,8 +5,9 @@ Topics, under ``nodes/<id>/`` on the gateway's LAN broker:
 
 - ``status`` (retained): ``{"state": "online" | "asleep" | "offline", "fw", "role"}``;
   ``offline`` is the last will.
-- ``up``: readings and events, QoS 1, each ``{"seq", "epoch", "t", "type", ...}``: ``seq``
-  counts up across sleeps and resets, ``epoch`` names the flash it is counted on.
+- ``up``: readings and events, QoS 1, each ``{"seq", "epoch", "t", "age_s", "type", ...}``:
+  ``seq`` counts up across sleeps and resets, ``epoch`` names the flash it is counted on,
+  ``age_s`` is how long ago it was measured when it was sent.
 - ``cmd``: commands from the gateway (``{"name", "args"}``).
 - ``ota/<file>`` (retained): ``{"sha256", "data"}`` (base64) of a firmware file to replace.
 """
@@ -112,6 +113,8 @@ class Node:
         self.journal = Journal(int(config.get("journal_max", 200)))
         self.wlan = network.WLAN(network.STA_IF)
         self.client: MQTTClient | None = None
+        #: Called while waiting for the Wi-Fi (the care node keeps its LED blinking).
+        self.idle: Callable[[], None] | None = None
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
         pins = config.get("pins", {})
         self.battery: machine.ADC | None = None
@@ -158,6 +161,8 @@ class Node:
                     return False
                 time.sleep_ms(100)
                 self.wdt.feed()
+                if self.idle is not None:
+                    self.idle()
         broker = self.config["broker"]
         client = MQTTClient(
             self.id,
@@ -210,6 +215,9 @@ class Node:
             for entry in self.journal.entries:
                 if entry.get("rssi") is None:  # measured before the Wi-Fi was on
                     entry["rssi"] = rssi
+                # How old it is when sent: the gateway dates it by its own clock, which a
+                # node that never reached a time server need not share.
+                entry["age_s"] = max(0, now_s() - entry["t"])
                 client.publish(self.base + "up", json.dumps(entry).encode(), qos=1)
                 sent += 1
                 self.wdt.feed()
@@ -306,5 +314,9 @@ def main() -> None:
         import waternode
 
         waternode.run(node)
+    elif config["role"] == "care":
+        import carenode
+
+        carenode.run(node)
     else:
         print("unknown role", config["role"])
