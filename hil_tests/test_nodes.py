@@ -290,6 +290,35 @@ async def test_a_water_node_closes_its_valve_on_a_leak_with_wifi_down_and_report
     assert wet[0]["valve_open"] is False
 
 
+async def test_a_hung_node_is_restarted_by_its_watchdog_and_keeps_its_count(
+    site: tuple[Lan, GatewayProcess], upstream: Upstream
+) -> None:
+    lan, _ = site
+    board = WaterBoard("water-node-1", lan.config("water-node-1")["pins"], flow_lpm=6.0)
+    node = lan.start(board, period_s=1, save_s=1, watchdog_ms=2000)
+    counted = await upstream.wait_for(
+        lambda: [t for t in telemetry(upstream, "water-node-1") if t["litres_total"] > 1], 30
+    )
+    board.flow_lpm = 0
+    await asyncio.sleep(1.5)  # the count is on flash
+    board.stalled = True  # the firmware hangs in a call to its hardware
+    await upstream.wait_for(lambda: board.resets == 1, timeout=10)
+    board.stalled = False
+    reset = await upstream.wait_for(
+        lambda: events(upstream, "water-node-1", "node_watchdog_reset"), timeout=30
+    )
+    assert reset[0]["severity"] == "warning"
+    assert node.boots == 2
+    after = telemetry(upstream, "water-node-1")[-1]
+    assert after["litres_total"] >= counted[0]["litres_total"], "kept across the reset"
+    # Its battery running down is told while there is time to change it.
+    board.battery_v = 3.4
+    low = await upstream.wait_for(
+        lambda: events(upstream, "water-node-1", "battery_low"), timeout=30
+    )
+    assert low[0]["severity"] == "warning" and low[0]["battery_v"] == pytest.approx(3.4, abs=0.01)
+
+
 async def test_a_silent_node_goes_offline_after_its_periods(
     site: tuple[Lan, GatewayProcess], upstream: Upstream
 ) -> None:

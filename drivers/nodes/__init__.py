@@ -18,6 +18,7 @@ repeated until the signed ``acknowledge_call``), ``emergency_call_acknowledged``
 ``node_offline`` / ``node_online`` (its last will, or ``offline_after_periods`` reports
 missed), ``battery_low`` / ``battery_ok``, ``node_message_invalid`` (garbage, reported at most
 once a minute), ``journal_overflow`` (its flash buffer was full: ``lost`` readings),
+``node_watchdog_reset`` (it hung and its watchdog restarted it),
 ``node_updated`` / ``node_update_current`` / ``node_update_refused`` (firmware updates, the
 signed command ``update_firmware``). Readings carry ``battery_v``, ``rssi`` and ``measured_at``.
 

@@ -195,6 +195,9 @@ class NodeDriver(Driver):
         ctx.store.set("recent", list(self._recent))
 
     async def _node_event(self, entry: NodeEvent, at: datetime) -> None:
+        if entry.event == "watchdog_reset":
+            await self.ctx.publish_event("node_watchdog_reset", "warning", **_fields(entry))
+            return
         # Taken, already there, or refused: the offer is withdrawn either way.
         updates = ("updated", "update_current", "update_refused")
         if entry.event in updates and entry.file and self._link:

@@ -110,6 +110,8 @@ class Board:
     watchdog_ms: int | None = None
     fed_at: float = 0.0
     resets: int = 0
+    #: A hung firmware: the world answers none of its calls until this is cleared.
+    stalled: bool = False
     #: When (monotonic) the firmware first turned its Wi-Fi on since it woke (a board
     #: fresh from reset or deep sleep is not associated until it asks).
     wifi_at: float | None = None
@@ -278,6 +280,8 @@ class NodeWorld:
         self._armed[node] = set()
         with contextlib.suppress(ConnectionError):
             while line := await reader.readline():
+                while board.stalled:
+                    await asyncio.sleep(0.05)
                 request = json.loads(line)
                 try:
                     reply: dict[str, Any] = {"result": self._call(node, board, request)}

@@ -110,17 +110,19 @@ class Node:
             self.state["epoch"] = binascii.hexlify(os.urandom(4)).decode()
             self.state["seq"] = 0
             save_json(STATE, self.state)
-        self.journal = Journal(int(config.get("journal_max", 200)))
         self.wlan = network.WLAN(network.STA_IF)
+        self.battery: machine.ADC | None = None
+        pins = config.get("pins", {})
+        if pins.get("battery") is not None:
+            self.battery = machine.ADC(machine.Pin(pins["battery"]))
+            self.battery.atten(machine.ADC.ATTN_11DB)
+        self.journal = Journal(int(config.get("journal_max", 200)))
+        if machine.reset_cause() == machine.WDT_RESET:  # it hung, and the watchdog acted
+            self.report("event", {"event": "watchdog_reset"})
         self.client: MQTTClient | None = None
         #: Called while waiting for the Wi-Fi (the care node keeps its LED blinking).
         self.idle: Callable[[], None] | None = None
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
-        pins = config.get("pins", {})
-        self.battery: machine.ADC | None = None
-        if pins.get("battery") is not None:
-            self.battery = machine.ADC(machine.Pin(pins["battery"]))
-            self.battery.atten(machine.ADC.ATTN_11DB)
 
     # -- readings ----------------------------------------------------------------------------
 
