@@ -10,8 +10,6 @@ from typing import Annotated, Any
 
 import typer
 
-from drivers.nodes.broker import acl_text, new_password, set_password, write_acl
-from drivers.nodes.ota import FIRMWARE
 from gateway.cli.common import ConfigOption, _load, command_group, err, out
 from gateway.topics import SEGMENT_PATTERN
 
@@ -40,6 +38,9 @@ def nodes_add(
 ) -> None:
     """Give a node its own login on the LAN broker (a new password each time: re-run it to
     replace a lost node's) and write the config.json to copy onto it."""
+    from drivers.nodes.broker import acl_text, new_password, set_password, write_acl
+    from drivers.nodes.ota import FIRMWARE
+
     if not re.fullmatch(SEGMENT_PATTERN, node):
         err.print(f"node {node!r}: use letters, digits, '-' and '_' only")
         raise typer.Exit(2)
