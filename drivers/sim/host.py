@@ -2,7 +2,9 @@
 
 The CPU relaxes towards ``ambient + load heat (+ heat when the fan fails)`` with a time
 constant of a few minutes; the kernel's temperature file is written in millidegrees, as
-``/sys/class/thermal/thermal_zone0/temp`` is.
+``/sys/class/thermal/thermal_zone0/temp`` is, in the sensor's steps of half a degree (a
+Raspberry Pi's moves by about 0.5 °C), and only when it changes: the world's tick must not
+spend the gateway's event loop on file writes.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class HostModel:
         if not self.sensor_ok:
             self.temperature_file.unlink(missing_ok=True)
             return
-        write_atomically(self.temperature_file, f"{round(self.temperature_c * 1000)}\n")
+        millidegrees = round(self.temperature_c * 2) * 500
+        write_atomically(self.temperature_file, f"{millidegrees}\n")
 
     def act(self, action: str, args: dict[str, Any]) -> dict[str, Any]:
         """``set`` any of ambient_c, temperature_c, fan_failed, sensor_ok, disk_used_percent."""

@@ -8,12 +8,21 @@ from typing import Any
 __all__ = ["apply_settings", "w1_slave_text", "write_atomically", "write_ds18b20"]
 
 
+#: What each file was last written with (a file that still holds it is not written again).
+_written: dict[Path, str] = {}
+
+
 def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` whole, so a reader never sees half a file (as sysfs guarantees)."""
+    """Replace ``path`` whole, so a reader never sees half a file (as sysfs guarantees);
+    nothing is written when it already holds ``text`` (the world steps ten times a second,
+    in the gateway's event loop)."""
+    if _written.get(path) == text and path.exists():
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text)
     tmp.replace(path)
+    _written[path] = text
 
 
 def w1_slave_text(celsius: float, crc_ok: bool = True) -> str:
