@@ -11,6 +11,7 @@ import pytest
 
 from drivers.sim.control import ControlServer, request
 from drivers.sim.host import HostModel
+from drivers.sim.sysfs import write_atomically
 from drivers.sim.world import World
 from gateway.clock import ScaledClock
 from gateway.settings import ScriptStep
@@ -22,7 +23,8 @@ async def test_host_heats_when_the_fan_fails_as_a_first_order_system(tmp_path: P
     host.act("set", {"fan_failed": True})
     host.step(120)  # one time constant: 63 % of the 40 K step
     assert host.temperature_c - start == pytest.approx(40 * 0.632, abs=3)
-    assert int((tmp_path / "temp").read_text()) == round(host.temperature_c * 1000)
+    # In millidegrees, in the Pi sensor's half-degree steps.
+    assert int((tmp_path / "temp").read_text()) == round(host.temperature_c * 2) * 500
     host.act("set", {"sensor_ok": False})
     assert not (tmp_path / "temp").exists()
 
@@ -73,3 +75,16 @@ async def test_control_channel_answers_and_reports_errors(tmp_path: Path) -> Non
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def test_a_sysfs_file_is_written_only_when_its_content_changes(tmp_path: Path) -> None:
+    path = tmp_path / "zone" / "temp"
+    write_atomically(path, "41000\n")
+    first = path.stat().st_mtime_ns, path.stat().st_ino
+    write_atomically(path, "41000\n")
+    assert (path.stat().st_mtime_ns, path.stat().st_ino) == first  # not replaced
+    path.unlink()  # removed behind its back (a probe pulled): written again
+    write_atomically(path, "41000\n")
+    assert path.read_text() == "41000\n"
+    write_atomically(path, "41500\n")
+    assert path.read_text() == "41500\n"
