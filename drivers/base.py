@@ -4,14 +4,23 @@ availability."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from gateway.devices import DriverContext
     from gateway.messages import Severity
 
-__all__ = ["Alarm", "Availability", "Hysteresis", "Pin", "Reporter", "Sparse"]
+__all__ = [
+    "Alarm",
+    "Availability",
+    "Hysteresis",
+    "Pin",
+    "Reporter",
+    "Sparse",
+    "announce_alerts",
+    "forget_alerts",
+]
 
 #: A GPIO pin as gpiozero names it: a BCM number (17) or a name ("GPIO17", "BOARD11").
 Pin = int | str
@@ -135,3 +144,26 @@ class Availability:
             self.available = now
             return now
         return None
+
+
+#: An alert: its event, severity, whether it holds now, and the event's fields.
+AlertState = tuple[str, "Severity", bool, Mapping[str, Any]]
+
+
+async def announce_alerts(ctx: DriverContext, alerts: Iterable[AlertState]) -> None:
+    """Each alert once while it lasts: published when it starts to hold, forgotten when it
+    stops (the device's store keeps which were told, across restarts)."""
+    told = set(ctx.store.get("announced", []))
+    for name, severity, active, data in alerts:
+        if active and name not in told:
+            told.add(name)
+            await ctx.publish_event(name, severity, **data)
+        elif not active:
+            told.discard(name)
+    ctx.store.set("announced", sorted(told))
+
+
+def forget_alerts(ctx: DriverContext, prefix: str) -> None:
+    """The alerts named ``prefix…`` may be told again (their cause was dealt with)."""
+    told = ctx.store.get("announced", [])
+    ctx.store.set("announced", [name for name in told if not name.startswith(prefix)])

@@ -109,7 +109,7 @@ class NodeDriver(Driver):
                     except UplinkError as err:
                         ctx.log.warning("LAN broker: %s; again in 5 s", err)
                         await ctx.publish_state({"lan_broker": "unreachable"})
-                    await ctx.clock.sleep(5 * getattr(ctx.clock, "scale", 1.0))
+                    await asyncio.sleep(5)  # real seconds, however fast simulated time runs
         finally:
             self.close()
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from drivers.base import Reporter
+from drivers.base import Reporter, announce_alerts, forget_alerts
 from drivers.nodes.config import NodeWaterConfig
 from drivers.nodes.driver import NodeDriver
 from drivers.nodes.messages import NodeEvent, WaterReading
 from drivers.water.quality import FilterLife
 from gateway.devices import NoArgs, command
 from gateway.errors import CommandRejected
-from gateway.messages import Severity, isoformat
+from gateway.messages import isoformat
 
 __all__ = ["NodeWater"]
 
@@ -67,7 +67,9 @@ class NodeWater(NodeDriver):
         if entry.leak != self._leak:
             self._leak = entry.leak
             store.set("leak", entry.leak)
-        await ctx.publish_state({"valve_locked": entry.locked})
+        if store.get("valve_locked", "unknown") != entry.locked:
+            store.set("valve_locked", entry.locked)
+            await ctx.publish_state({"valve_locked": entry.locked})
         self._flowing_since = (self._flowing_since or now) if flow > 0.05 else None
         if (
             self._flowing_since is not None
@@ -79,18 +81,11 @@ class NodeWater(NodeDriver):
             )
             self._flowing_since = None
             await self.node_command("valve_close", {"reason": "flow_runaway"})
-        announced = set(store.get("announced", []))
-        alerts: tuple[tuple[str, Severity, bool], ...] = (
-            ("filter_change_due", "warning", remaining <= cfg.filter_due_percent),
-            ("filter_expired", "critical", remaining <= 0),
-        )
-        for name, severity, active in alerts:
-            if active and name not in announced:
-                announced.add(name)
-                await ctx.publish_event(name, severity, filter_remaining_percent=remaining)
-            elif not active:
-                announced.discard(name)
-        store.set("announced", sorted(announced))
+        life = {"filter_remaining_percent": remaining}
+        await announce_alerts(ctx, (
+            ("filter_change_due", "warning", remaining <= cfg.filter_due_percent, life),
+            ("filter_expired", "critical", remaining <= 0, life),
+        ))  # fmt: skip
         values = {
             "litres_total": round(litres, 3),
             "litres_today": round(litres - float(store.get("litres_day_start")), 3),
@@ -145,8 +140,6 @@ class NodeWater(NodeDriver):
         last = self._last[1] / self.config.pulses_per_litre if self._last else None
         store.set("filter_litres_at_change", last)
         store.set("filter_changed_at", now)
-        store.set(
-            "announced", [a for a in store.get("announced", []) if not a.startswith("filter_")]
-        )
+        forget_alerts(self.ctx, "filter_")
         await self.ctx.publish_event("filter_replaced", "info", changed_at=now)
         return {"filter_changed_at": now, "filter_remaining_percent": 100.0}

@@ -11,7 +11,7 @@ from typing import Any
 
 from gpiozero import MCP3008, DigitalInputDevice, DigitalOutputDevice
 
-from drivers.base import Reporter
+from drivers.base import Reporter, announce_alerts, forget_alerts
 from drivers.sensors import ds18b20_or_none
 from drivers.water.config import WaterStationConfig
 from drivers.water.quality import FilterLife, tds_ppm
@@ -83,7 +83,6 @@ class WaterStation(Driver):
         window: deque[tuple[float, int]] = deque([(ctx.clock.monotonic(), last_pulses)])
         flowing_since: float | None = None
         tds_high_since: float | None = None
-        announced: set[str] = set(store.get("announced", []))
         try:
             while True:
                 await ctx.clock.sleep(cfg.sample_period_s)
@@ -153,13 +152,7 @@ class WaterStation(Driver):
                         {},
                     ),
                 ]
-                for name, severity, active, data in alerts:
-                    if active and name not in announced:
-                        announced.add(name)
-                        await ctx.publish_event(name, severity, **data)
-                    elif not active and name in announced:
-                        announced.discard(name)
-                store.set("announced", sorted(announced))
+                await announce_alerts(ctx, alerts)
                 values: dict[str, Any] = {
                     "litres_total": round(pulses / cfg.pulses_per_litre, 3),
                     "litres_today": round(
@@ -285,8 +278,6 @@ class WaterStation(Driver):
         with self._count_lock:
             store.set("filter_pulses_at_change", self._pulses)
         store.set("filter_changed_at", now)
-        store.set(
-            "announced", [a for a in store.get("announced", []) if not a.startswith("filter_")]
-        )
+        forget_alerts(self.ctx, "filter_")
         await self.ctx.publish_event("filter_replaced", "info", changed_at=now)
         return {"filter_changed_at": now, "filter_remaining_percent": 100.0}
