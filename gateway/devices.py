@@ -55,7 +55,7 @@ __all__ = [
 class DeviceConfig(BaseModel):
     """Fields every ``[[devices]]`` table has; drivers subclass it with their own."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     kind: str
     id: str = Field(pattern=SEGMENT_PATTERN)
@@ -90,7 +90,7 @@ class DeviceConfig(BaseModel):
 class NoArgs(BaseModel):
     """Arguments of a command that takes none."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 @dataclass(frozen=True)

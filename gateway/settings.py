@@ -39,7 +39,9 @@ DEFAULT_DATA_DIR = Path("/var/lib/community-gateway")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Built when first validated: the whole file gets one validator, not one per model at
+    # import (what ``gateway config check`` waits for).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class TlsSettings(_Strict):

@@ -49,3 +49,20 @@ def test_config_check_of_the_demo_complex_loads_no_heavy_library() -> None:
     """Checking a gate's configuration reads its config model, never its driver's OpenCV."""
     demo = ROOT / "config" / "demo.toml"
     assert loaded_by("config", "check", str(demo)) == {"exit": 0, "loaded": []}
+
+
+def gateway(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+def test_the_command_builds_only_what_it_runs_and_help_names_everything() -> None:
+    help_text = gateway("--help").stdout
+    for name in ("run", "config", "outbox", "residents", "deliveries", "nodes"):
+        assert f"  {name} " in help_text
+    # A group of the gateway's own and one a device kind brings, each on its own.
+    assert "check" in gateway("config", "--help").stdout
+    assert "enroll" in gateway("residents", "--help").stdout
+    unknown = gateway("bogus")
+    assert unknown.returncode == 2 and "No such command 'bogus'" in unknown.stderr
