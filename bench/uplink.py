@@ -6,7 +6,8 @@
 (b) the gateway's durable path: put() → SQLite outbox → PUBACK → delete;
 (c) draining a backlog of stored messages after an outage;
 (d) latency put() → delivered to an upstream subscriber at 1,000 msg/s offered.
-Prints each rate and the ratio b/a. Goals on 2 cores: b/a ≥ 0.8, backlog of 100,000 drained in
+Prints each rate and the ratio b/a (the median of each round's ratio). Goals on 2 cores:
+b/a ≥ 0.85, backlog of 100,000 drained in
 ≤ 40 s, median latency ≤ 20 ms.
 """
 
@@ -147,7 +148,7 @@ async def latency(port: int, rate: float, seconds: float, folder: Path) -> list[
     return [(got[s] - t) * 1000 for s, t in sent.items() if s in got]
 
 
-ROUNDS = 5
+ROUNDS = 7
 
 
 async def main(messages: int, backlog: int) -> None:
@@ -163,6 +164,9 @@ async def main(messages: int, backlog: int) -> None:
         fill, drain = await backlog_drain(broker.port, backlog, folder)
         lat = await latency(broker.port, 1000, 5, folder)
     a, b = statistics.median(raw), statistics.median(durable)
+    # Each round's two runs are seconds apart: their ratio cancels the machine's drift
+    # (another tenant, the CPU's clock), which moves both rates by up to 30 % between rounds.
+    ratio = statistics.median(d / r for r, d in zip(raw, durable, strict=True))
     print(f"median of {ROUNDS} interleaved rounds of {messages:,} messages each:")
     print(
         f"(a) raw aiomqtt QoS 1, window {WINDOW}:        {a:8,.0f} msg/s "
@@ -172,7 +176,10 @@ async def main(messages: int, backlog: int) -> None:
         f"(b) durable put → outbox → PUBACK → delete: {b:8,.0f} msg/s "
         f"({', '.join(f'{r:,.0f}' for r in durable)}; {PRODUCERS} devices putting)"
     )
-    print(f"    ratio b/a:                              {b / a:8.2f}   (goal ≥ 0.80)")
+    print(
+        f"    ratio b/a, median of the rounds' ratios:  {ratio:6.2f}   (goal ≥ 0.85; "
+        f"ratio of the medians {b / a:.2f})"
+    )
     print(
         f"(c) backlog of {backlog:,}: stored in {fill:.1f} s by one device, drained in "
         f"{drain:.1f} s ({backlog / drain:,.0f} msg/s; goal ≤ 40 s)"

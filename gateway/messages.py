@@ -64,6 +64,9 @@ _HISTORICAL_TRUE = b'"historical":true}'
 
 
 _PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # 10 bits → two characters
+#: ``json.dumps`` with these options builds an encoder per call; an envelope is rendered for
+#: every reading.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def new_ulid(now_ms: int | None = None) -> str:
@@ -76,7 +79,9 @@ def new_ulid(now_ms: int | None = None) -> str:
 
 def isoformat(ts: datetime) -> str:
     """``2026-11-22T10:15:00.123Z``: UTC, milliseconds, ``Z``."""
-    return ts.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    if ts.tzinfo is not UTC:
+        ts = ts.astimezone(UTC)
+    return ts.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def render_envelope(
@@ -95,7 +100,7 @@ def render_envelope(
         "data": data,
         "historical": False,
     }
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return _COMPACT.encode(body).encode()
 
 
 class Envelope(BaseModel):

@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ __all__ = [
     "connect",
     "make_client",
     "message_payload",
+    "publish_nowait",
 ]
 
 log = logging.getLogger("gateway.uplink")
@@ -97,6 +98,42 @@ def make_client(settings: MqttSettings, **extra: Any) -> aiomqtt.Client:
     # the normal state, and the warning's log record cost a share of every publish.
     client.pending_calls_threshold = max(10, settings.inflight)
     return client
+
+
+class _OnAck:
+    """Stands in for the ``asyncio.Event`` aiomqtt sets at a PUBACK: its ``set()`` is the
+    callback."""
+
+    __slots__ = ("set",)
+
+    def __init__(self, on_ack: Callable[[], None]) -> None:
+        self.set = on_ack
+
+
+def publish_nowait(
+    client: aiomqtt.Client,
+    topic: str,
+    payload: bytes,
+    on_ack: Callable[[], None],
+    *,
+    retain: bool = False,
+) -> None:
+    """Send a QoS 1 message and return at once; ``on_ack()`` runs in the event loop when
+    the broker's PUBACK arrives (never, if the connection drops first).
+
+    aiomqtt's ``publish`` makes an event, a task and a timer for every message and awaits
+    it: a queue draining thousands of messages a second spends a third of its time there.
+    The caller bounds what is in flight and notices a broker that stops acknowledging.
+    """
+    paho = client._client  # aiomqtt 2 keeps the paho client here
+    info = paho.publish(topic, payload, 1, retain)
+    if info.rc != 0:  # MQTT_ERR_SUCCESS
+        raise aiomqtt.MqttCodeError(info.rc, "Could not publish message")
+    if info.is_published():
+        on_ack()
+    else:
+        # aiomqtt's on_publish pops the message id's entry and calls its ``set()``.
+        client._pending_publishes[info.mid] = _OnAck(on_ack)  # type: ignore[assignment]
 
 
 class CommandQueue(asyncio.Queue[aiomqtt.Message]):

@@ -35,6 +35,44 @@ _MAX_QUEUED_COMMANDS = 1000
 
 #: Acknowledged rows are deleted in batches this often (a crash re-sends at most these).
 _ACK_INTERVAL_S = 0.05
+#: A full in-flight window with no PUBACK for this long: the connection is dead; reconnect.
+_PUBACK_TIMEOUT_S = 10.0
+
+
+class _Window:
+    """The messages awaiting their PUBACK, at most ``size``. A sender that finds it full
+    resumes at the next PUBACK. (Waiting for several would be fewer wake-ups, but a broker
+    with Nagle's algorithm on, Mosquitto's default, then holds its PUBACKs for the
+    gateway's delayed TCP ACK: 40 ms a round, measured.)"""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.count = 0
+        self._room: asyncio.Future[None] | None = None
+
+    async def claim(self) -> None:
+        """Take a place, waiting while the window is full; :class:`mqtt.MqttError` when the
+        broker acknowledges nothing for ``_PUBACK_TIMEOUT_S`` (the connection is dead)."""
+        if self.count >= self.size:
+            self._room = asyncio.get_running_loop().create_future()
+            try:
+                # Not asyncio.wait_for: on 3.11 it loses a cancellation that arrives as the
+                # PUBACK does, and the session's task group then waits for this forever.
+                async with asyncio.timeout(_PUBACK_TIMEOUT_S):
+                    await self._room
+            except TimeoutError:
+                raise mqtt.MqttError(
+                    f"the broker acknowledged nothing for {_PUBACK_TIMEOUT_S:.0f} s"
+                ) from None
+            finally:
+                self._room = None
+        self.count += 1
+
+    def release(self) -> None:
+        self.count -= 1
+        room = self._room
+        if room is not None and not room.done():
+            room.set_result(None)
 
 
 class Uplink:
@@ -165,7 +203,7 @@ class Uplink:
                 log.info("uplink online (%s:%d)", self._settings.host, self._settings.port)
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self._receive(client, tg), name="uplink-receive")
-                    tg.create_task(self._drain(client, watermark, tg), name="uplink-drain")
+                    tg.create_task(self._drain(client, watermark), name="uplink-drain")
                     tg.create_task(self._ack_loop(), name="uplink-ack")
             except* mqtt.MqttError as group:
                 raise group.exceptions[0] from None
@@ -188,14 +226,14 @@ class Uplink:
         finally:
             limit.release()
 
-    async def _drain(self, client: mqtt.Client, watermark: int, tg: asyncio.TaskGroup) -> None:
-        window = asyncio.Semaphore(self._settings.inflight)
+    async def _drain(self, client: mqtt.Client, watermark: int) -> None:
+        window = _Window(self._settings.inflight)
         first: set[int] = set()  # the backlog's critical events, sent ahead of the rest
         cursor = 0
         while rows := self._outbox.fetch_critical(cursor, watermark, 500):
             for row in rows:
-                await window.acquire()
-                tg.create_task(self._send(client, row, True, window))
+                await window.claim()
+                self._send(client, row, True, window)
                 first.add(row.id)
                 cursor = row.id
         cursor = 0
@@ -209,18 +247,23 @@ class Uplink:
                 if row.id in first:
                     first.discard(row.id)
                     continue
-                await window.acquire()
-                tg.create_task(self._send(client, row, row.id <= watermark, window))
+                await window.claim()
+                self._send(client, row, row.id <= watermark, window)
 
-    async def _send(
-        self, client: mqtt.Client, row: OutboxRow, historical: bool, window: asyncio.Semaphore
-    ) -> None:
+    def _send(self, client: mqtt.Client, row: OutboxRow, historical: bool, window: _Window) -> None:
+        """Publish ``row`` in its claimed place of the window; its PUBACK marks it for
+        deletion and frees the place."""
         payload = mark_historical(row.payload) if historical else row.payload
-        try:
-            await client.publish(row.topic, payload, qos=1, retain=row.retain)
-        finally:
+
+        def on_ack() -> None:
+            self._acked.append(row.id)
             window.release()
-        self._acked.append(row.id)
+
+        try:
+            mqtt.publish_nowait(client, row.topic, payload, on_ack, retain=row.retain)
+        except BaseException:
+            window.release()
+            raise
 
     async def _ack_loop(self) -> None:
         while True:

@@ -12,6 +12,7 @@ import getpass
 import logging
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -135,6 +136,15 @@ class MosquittoBroker:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+    def pause(self) -> None:
+        """Freeze the broker (SIGSTOP): connections stay open, nothing is answered."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
 
     def __enter__(self) -> MosquittoBroker:
         self.start()

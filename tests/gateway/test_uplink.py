@@ -102,6 +102,46 @@ async def test_drains_in_order_deletes_after_puback_and_survives_a_restart(
     assert births[0] == {"online": True, "boot": 7, "devices": []}
 
 
+async def test_a_broker_that_stops_acknowledging_is_left_and_nothing_is_lost(
+    tmp_path: Path, broker: MosquittoBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frozen broker keeps the TCP connection open and answers nothing: once the in-flight
+    window has waited a whole PUBACK timeout, the uplink reconnects, and every message is
+    delivered when the broker answers again."""
+    monkeypatch.setattr("gateway.uplink._PUBACK_TIMEOUT_S", 1.0)
+    settings = MqttSettings(
+        host="127.0.0.1",
+        port=broker.port,
+        inflight=10,
+        reconnect_min_s=0.05,
+        reconnect_max_s=0.1,
+        backlog_reconnect_max_s=0.1,
+        insecure_plaintext=True,
+    )
+    outbox = Outbox(Database(tmp_path / "g.sqlite3"))
+    seen: list[ReceivedMessage] = []
+    watcher = asyncio.create_task(collect(settings, seen))
+
+    async def ignore(topic: str, payload: bytes) -> None:
+        return None
+
+    uplink = Uplink(settings, T, outbox, boot=1, birth=dict, on_command=ignore)
+    async with uplink.running():
+        await eventually(lambda: uplink.state == "online")
+        broker.pause()
+        try:
+            for _ in range(50):
+                await outbox.put_envelope(T.device("d", "telemetry"), envelope, Priority.EVENT)
+            await eventually(lambda: uplink.state != "online", timeout=5)
+            assert outbox.depth == 50  # nothing acknowledged, nothing deleted
+        finally:
+            broker.resume()
+        await eventually(lambda: outbox.depth == 0, timeout=30)
+    await eventually(lambda: len({m.json()["seq"] for m in seen if "telemetry" in m.topic}) == 50)
+    watcher.cancel()
+    assert uplink.connects >= 2
+
+
 async def test_offline_start_keeps_retrying_without_losing_anything(tmp_path: Path) -> None:
     from gateway.demo.broker import free_port
 
