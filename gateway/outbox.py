@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 
 _DROPPABLE = Priority.EVENT
+#: Rows per INSERT statement (4 parameters each, well under SQLite's 32,766).
+_CHUNK = 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,10 +196,15 @@ class Outbox:
     ) -> int:
         with self._db.transaction(self._wconn) as conn:
             self._make_room(len(rows), size, extra=len(rows) * 4 + 50 if extra_room else 0)
-            conn.executemany(
-                "INSERT INTO outbox (priority, topic, payload, retain) VALUES (?, ?, ?, ?)",
-                rows,
-            )
+            # One statement per chunk, not one per row: sqlite3 releases and takes back the
+            # GIL around every step, and the event loop then waits for this thread each time.
+            for start in range(0, len(rows), _CHUNK):
+                chunk = rows[start : start + _CHUNK]
+                conn.execute(
+                    "INSERT INTO outbox (priority, topic, payload, retain) VALUES "
+                    + ",".join(["(?, ?, ?, ?)"] * len(chunk)),
+                    [value for row in chunk for value in row],
+                )
             last_id = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
             if seq != self._seq:
                 self._db.set_meta("seq", str(seq), conn)
@@ -299,13 +306,15 @@ class Outbox:
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             with self._db.transaction(self._wconn) as conn:
-                freed = conn.execute(
-                    f"DELETE FROM outbox WHERE id IN ({marks}) "
-                    "RETURNING LENGTH(payload) + LENGTH(topic)",
+                # Counted in one step, then deleted in one (RETURNING would step per row).
+                count, size = conn.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(topic)), 0) "
+                    f"FROM outbox WHERE id IN ({marks})",
                     chunk,
-                ).fetchall()
-            self._rows -= len(freed)
-            self._bytes -= sum(r[0] for r in freed)
+                ).fetchone()
+                conn.execute(f"DELETE FROM outbox WHERE id IN ({marks})", chunk)
+            self._rows -= count
+            self._bytes -= size
 
     # -- statistics ------------------------------------------------------------------------
 
