@@ -2,7 +2,8 @@
 
     uv run python -m bench.cli [--runs 10]
 
-Prints the median wall time of ``python -c pass`` (the baseline), ``gateway --help``,
+Prints the median wall time of ``python -c pass`` (the baseline), importing Typer and pydantic
+(Typer 0.29 validates every parameter with pydantic: the floor of any command), ``gateway --help``,
 ``gateway config check`` on a gateway without a gate and on the demo's complex (whose gate
 loads OpenCV), each as a ratio to the baseline, all in one run.
 """
@@ -47,6 +48,10 @@ def main() -> None:
         gateway = [sys.executable, "-m", "gateway"]
         cases = {
             "python -c pass (baseline)": [sys.executable, "-c", "pass"],
+            # What any Typer command with pydantic settings pays before its own code runs.
+            "import typer, pydantic (the floor)": [
+                sys.executable, "-c", "import typer, pydantic.fields; from typer import _adapters"
+            ],
             "gateway --help": [*gateway, "--help"],
             "gateway config check (no gate)": [*gateway, "config", "check", str(no_gate)],
             "gateway config check (demo)": [

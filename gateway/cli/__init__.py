@@ -7,6 +7,7 @@ runs: ``gateway --help`` and ``gateway config check`` start at once."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -68,12 +69,16 @@ def _named(argv: list[str]) -> str | None:
     """The command or group ``argv`` runs, if the gateway knows it; else ``None`` (help)."""
     if not argv or argv[0].startswith("-"):
         return None
-    groups = {name for kind in device_kinds().values() for name in kind.cli}
-    known = argv[0] in COMMANDS or argv[0] in GROUPS or argv[0] in groups
-    return argv[0] if known else None
+    if argv[0] in COMMANDS or argv[0] in GROUPS:
+        return argv[0]
+    brought = {name for kind in device_kinds().values() for name in kind.cli}
+    return argv[0] if argv[0] in brought else None
 
 
 def main() -> None:
+    # The gateway uses no pydantic plugin; looking for them reads every installed
+    # distribution's metadata at the first validator.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     build(_named(sys.argv[1:]))()
 
 
