@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -74,6 +76,17 @@ async def test_a_simulated_day_without_the_broker_is_delivered_critical_first_th
         process.close()
 
 
+async def wait_until_dropped(database: Path, timeout: float) -> None:
+    """Until the gateway's outbox counts a dropped message (its ``dropped`` meta row)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+                row = db.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()
+            if row and int(row[0]) > 0:
+                return
+            await asyncio.sleep(0.5)
+
+
 async def test_a_full_outbox_drops_old_telemetry_never_a_critical_event(
     tmp_path: Path, broker: MosquittoBroker, upstream: Upstream
 ) -> None:
@@ -91,7 +104,9 @@ async def test_a_full_outbox_drops_old_telemetry_never_a_critical_event(
         await request(
             sock, {"model": "lockers-a", "action": "force", "args": {"compartment": "A01"}}
         )
-        await asyncio.sleep(25)  # far more than 100 messages of telemetry
+        # Broker away until the outbox has dropped old telemetry to stay within its 100 rows
+        # (read from its SQLite file: how many readings that takes depends on the machine).
+        await wait_until_dropped(tmp_path / "data" / "gateway.sqlite3", timeout=120)
         await asyncio.to_thread(broker.start)
 
         def gateway_reports() -> list[dict[str, Any]]:
