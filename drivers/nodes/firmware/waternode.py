@@ -50,6 +50,10 @@ class Station:
         self.saved = self.pulses
 
     def reading(self) -> dict[str, Any]:
+        if self.leak.value() and self.valve.value():
+            # Wet, and the interrupt (a scheduled soft IRQ) has not run yet: shut first, as
+            # it would, so that no reading says the valve is open on a leak.
+            self.wet(self.leak)
         return {
             "pulses": self.pulses,
             "leak": bool(self.leak.value()),
