@@ -84,10 +84,10 @@ class Gateway:
 
     def start(self) -> None:
         argv, env, cwd = self.command()
-        log = (self.folder / "gateway.log").open("ab")
-        self.process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log
-        )
+        with (self.folder / "gateway.log").open("ab") as log:  # the child keeps its copy
+            self.process = subprocess.Popen(
+                argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log
+            )
 
     def kill(self) -> None:
         """``kill -9``, as a power cut or the kernel's OOM killer."""
