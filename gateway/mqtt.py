@@ -122,8 +122,9 @@ def publish_nowait(
     the broker's PUBACK arrives (never, if the connection drops first).
 
     aiomqtt's ``publish`` makes an event, a task and a timer for every message and awaits
-    it: a queue draining thousands of messages a second spends a third of its time there.
-    The caller bounds what is in flight and notices a broker that stops acknowledging.
+    it; draining the outbox without them took its rate from 0.64 to 0.83-0.96 of that
+    ``publish``'s (``bench.uplink``). The caller bounds what is in flight and notices a
+    broker that stops acknowledging.
     """
     paho = client._client  # aiomqtt 2 keeps the paho client here
     info = paho.publish(topic, payload, 1, retain)

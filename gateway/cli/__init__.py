@@ -41,6 +41,11 @@ def _root() -> None:
     """Edge gateway of a residential complex."""
 
 
+def _brought() -> dict[str, str]:
+    """The command groups the installed device kinds bring (loads every kind's entry point)."""
+    return {name: target for kind in device_kinds().values() for name, target in kind.cli.items()}
+
+
 def build(only: str | None = None) -> typer.Typer:
     """The ``gateway`` command with every command, or with only the one named ``only``."""
     app = typer.Typer(
@@ -54,11 +59,7 @@ def build(only: str | None = None) -> typer.Typer:
     for name, target in COMMANDS.items():
         if only in (None, name):
             app.command(name=name)(load_target(target))
-    groups = dict(GROUPS)
-    if only not in COMMANDS and only not in GROUPS:
-        groups |= {
-            name: target for kind in device_kinds().values() for name, target in kind.cli.items()
-        }
+    groups = GROUPS if only in COMMANDS or only in GROUPS else GROUPS | _brought()
     for name, target in groups.items():
         if only in (None, name):
             app.add_typer(load_target(target), name=name)
@@ -69,10 +70,9 @@ def _named(argv: list[str]) -> str | None:
     """The command or group ``argv`` runs, if the gateway knows it; else ``None`` (help)."""
     if not argv or argv[0].startswith("-"):
         return None
-    if argv[0] in COMMANDS or argv[0] in GROUPS:
+    if argv[0] in COMMANDS or argv[0] in GROUPS or argv[0] in _brought():
         return argv[0]
-    brought = {name for kind in device_kinds().values() for name in kind.cli}
-    return argv[0] if argv[0] in brought else None
+    return None
 
 
 def main() -> None:
