@@ -32,7 +32,7 @@ from gateway.settings import GatewayConfig
 
 __all__ = ["Check", "diagnose"]
 
-PACKAGES = ("aiomqtt", "gpiozero", "opencv-python-headless", "dlib-bin", "pydantic", "typer")
+PACKAGES = ("aiomqtt", "gpiozero", "opencv-python-headless", "dlib-bin", "pydantic", "click")
 SERVICE = "community-gateway"
 
 

@@ -57,7 +57,7 @@ class DeviceKind:
     driver: str
     #: How the console shows it: a :class:`~gateway.views.ConsoleView`.
     console: str | None = None
-    #: Command groups it adds to the ``gateway`` CLI: name → a ``typer.Typer``.
+    #: Command groups it adds to the ``gateway`` CLI: name → a :class:`click.Group`.
     cli: Mapping[str, str] = field(default_factory=dict)
     #: Fields of its events and commands that are secrets: never shown, never logged.
     secrets: frozenset[str] = frozenset()

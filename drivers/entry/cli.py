@@ -4,23 +4,24 @@ identification."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
 from gateway.cli.common import (
-    ByOption,
-    ConfigOption,
-    JsonOption,
+    PATH,
     _actor,
     _database,
     _date,
     _load,
     _progress,
+    by_option,
     command_group,
+    config_option,
     err,
+    json_option,
     load_recognizer,
     out,
 )
@@ -30,10 +31,10 @@ if TYPE_CHECKING:
     from vision.enrollment import Recognizer
     from vision.faces import Image
 
-residents_app = command_group("Residents the gate recognises.")
+residents_app = command_group("residents", "Residents the gate recognises.")
 
 
-def _photos(paths: list[Path]) -> list[tuple[str, Image | None, str | None]]:
+def _photos(paths: Sequence[Path]) -> list[tuple[str, Image | None, str | None]]:
     """Each photo decoded, or why it cannot be read."""
     from vision.errors import VisionError as VisionImageError
     from vision.faces import load_image
@@ -53,7 +54,7 @@ def _enroll_one(
     residents: Residents,
     recognizer: Recognizer,
     resident: str,
-    paths: list[Path],
+    paths: Sequence[Path],
     *,
     name: str,
     unit: str,
@@ -105,27 +106,40 @@ def _print_photos(results: list[PhotoResult]) -> None:
 
 
 @residents_app.command("enroll")
+@click.argument("photos", nargs=-1, required=True, type=PATH, metavar="PHOTO...")
+@config_option
+@click.option("--id", "resident", required=True, help="The resident's id (unique).")
+@click.option("--name", required=True, help="Full name.")
+@click.option("--unit", required=True, help="Flat or unit.")
+@click.option("--valid-from", help="Allowed in from (date).")
+@click.option("--valid-until", help="Allowed in until (date).")
+@click.option(
+    "--welfare-check/--no-welfare-check",
+    default=False,
+    help="Report when no sign of life (gate, home) for a while.",
+)
+@click.option(
+    "--welfare-hours",
+    type=float,
+    help="Hours without a sign of life before that (default: the device's).",
+)
+@click.option("--consent-at", help="When the resident consented (default: now).")
+@by_option
 def residents_enroll(
-    photos: Annotated[list[Path], typer.Argument(metavar="PHOTO...", help="JPEG or PNG files.")],
-    config: ConfigOption,
-    resident: Annotated[str, typer.Option("--id", help="The resident's id (unique).")],
-    name: Annotated[str, typer.Option(help="Full name.")],
-    unit: Annotated[str, typer.Option(help="Flat or unit.")],
-    valid_from: Annotated[str | None, typer.Option(help="Allowed in from (date).")] = None,
-    valid_until: Annotated[str | None, typer.Option(help="Allowed in until (date).")] = None,
-    welfare_check: Annotated[
-        bool, typer.Option(help="Report when no sign of life (gate, home) for a while.")
-    ] = False,
-    welfare_hours: Annotated[
-        float | None,
-        typer.Option(help="Hours without a sign of life before that (default: the device's)."),
-    ] = None,
-    consent_at: Annotated[
-        str | None, typer.Option(help="When the resident consented (default: now).")
-    ] = None,
-    by: ByOption = None,
+    photos: tuple[Path, ...],
+    config: Path,
+    resident: str,
+    name: str,
+    unit: str,
+    valid_from: str | None,
+    valid_until: str | None,
+    welfare_check: bool,
+    welfare_hours: float | None,
+    consent_at: str | None,
+    by: str | None,
 ) -> None:
-    """Enroll a resident from photos (each checked: one face, big and sharp enough)."""
+    """Enroll a resident from photos, JPEG or PNG (each checked: one face, big and sharp
+    enough)."""
     from gateway.residents import Residents
 
     cfg = _load(config)
@@ -150,19 +164,19 @@ def residents_enroll(
     _print_photos(results)
     if refused:
         err.print(f"not enrolled: {refused}", soft_wrap=True)
-        raise typer.Exit(1)
+        raise SystemExit(1)
     accepted = sum(r.accepted for r in results)
     out.print(f"enrolled {resident} ({name}, {unit}) with {accepted} of {len(results)} photos")
 
 
 @residents_app.command("import")
-def residents_import(
-    file: Annotated[Path, typer.Argument(help="CSV with columns id,name,unit,photos.")],
-    config: ConfigOption,
-    by: ByOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Enroll a whole complex from a CSV (photos separated by ';', relative to the CSV)."""
+@click.argument("file", type=PATH)
+@config_option
+@by_option
+@json_option
+def residents_import(file: Path, config: Path, by: str | None, as_json: bool) -> None:
+    """Enroll a whole complex from a CSV FILE with columns id,name,unit,photos (photos
+    separated by ';', relative to the CSV)."""
     from gateway.residents import Residents
 
     cfg = _load(config)
@@ -171,11 +185,11 @@ def residents_import(
             rows = list(csv.DictReader(handle))
     except OSError as problem:
         err.print(f"{file}: {problem}")
-        raise typer.Exit(2) from None
+        raise SystemExit(2) from None
     missing = {"id", "name", "unit", "photos"} - set(rows[0] if rows else {})
     if missing:
         err.print(f"{file}: missing columns {sorted(missing)} (expected id,name,unit,photos)")
-        raise typer.Exit(2)
+        raise SystemExit(2)
     base = file.parent
     jobs = [
         (n, row, [base / p.strip() for p in (row["photos"] or "").split(";") if p.strip()])
@@ -223,15 +237,14 @@ def residents_import(
                     soft_wrap=True,
                 )
         out.print(f"{len(report) - len(failed)} of {len(report)} residents enrolled")
-    raise typer.Exit(1 if failed else 0)
+    raise SystemExit(1 if failed else 0)
 
 
 @residents_app.command("list")
-def residents_list(
-    config: ConfigOption,
-    search: Annotated[str | None, typer.Option(help="Part of an id, name or unit.")] = None,
-    as_json: JsonOption = False,
-) -> None:
+@config_option
+@click.option("--search", help="Part of an id, name or unit.")
+@json_option
+def residents_list(config: Path, search: str | None, as_json: bool) -> None:
     """Residents, by unit."""
     from rich.table import Table
 
@@ -260,7 +273,10 @@ def residents_list(
 
 
 @residents_app.command("show")
-def residents_show(resident: str, config: ConfigOption, as_json: JsonOption = False) -> None:
+@click.argument("resident")
+@config_option
+@json_option
+def residents_show(resident: str, config: Path, as_json: bool) -> None:
     """One resident and their audit trail."""
     from rich.table import Table
 
@@ -273,7 +289,7 @@ def residents_show(resident: str, config: ConfigOption, as_json: JsonOption = Fa
         trail = AuditLog(db).entries(subject=resident, limit=50)
     if found is None:
         err.print(f"no resident {resident!r}: `gateway residents list` shows them")
-        raise typer.Exit(1)
+        raise SystemExit(1)
     history = [{"ts": e.ts, "action": e.action, "actor": e.actor, **e.data} for e in trail]
     if as_json:
         out.print_json(data={**found.as_dict(), "audit": history})
@@ -299,43 +315,47 @@ def _change(config: Path, resident: str, by: str | None, change: str) -> None:
                 residents.set_status(resident, change, actor=_actor(by))
         except ResidentError as refused:
             err.print(str(refused))
-            raise typer.Exit(1) from None
+            raise SystemExit(1) from None
 
 
 @residents_app.command("remove")
-def residents_remove(
-    resident: str,
-    config: ConfigOption,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
-    by: ByOption = None,
-) -> None:
+@click.argument("resident")
+@config_option
+@click.option("--yes", is_flag=True, help="Do not ask.")
+@by_option
+def residents_remove(resident: str, config: Path, yes: bool, by: str | None) -> None:
     """Forget a resident: their templates are erased."""
-    if not yes and not typer.confirm(f"Remove {resident} and erase their face templates?"):
-        raise typer.Exit(1)
+    if not yes and not click.confirm(f"Remove {resident} and erase their face templates?"):
+        raise SystemExit(1)
     _change(config, resident, by, "remove")
     out.print(f"removed {resident}; their templates are erased")
 
 
 @residents_app.command("suspend")
-def residents_suspend(resident: str, config: ConfigOption, by: ByOption = None) -> None:
+@click.argument("resident")
+@config_option
+@by_option
+def residents_suspend(resident: str, config: Path, by: str | None) -> None:
     """The gate stops opening for this resident (templates kept)."""
     _change(config, resident, by, "suspended")
     out.print(f"suspended {resident}")
 
 
 @residents_app.command("resume")
-def residents_resume(resident: str, config: ConfigOption, by: ByOption = None) -> None:
+@click.argument("resident")
+@config_option
+@by_option
+def residents_resume(resident: str, config: Path, by: str | None) -> None:
     """The gate opens for this resident again."""
     _change(config, resident, by, "active")
     out.print(f"resumed {resident}")
 
 
 @residents_app.command("identify")
-def residents_identify(
-    photos: Annotated[list[Path], typer.Argument(metavar="PHOTO...")],
-    config: ConfigOption,
-    as_json: JsonOption = False,
-) -> None:
+@click.argument("photos", nargs=-1, required=True, type=PATH, metavar="PHOTO...")
+@config_option
+@json_option
+def residents_identify(photos: tuple[Path, ...], config: Path, as_json: bool) -> None:
     """What the door would decide on each photo, as one frame."""
     from drivers.entry.config import EntryConfig, door_policy
     from gateway.residents import Residents

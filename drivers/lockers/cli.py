@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
 
-import typer
+import click
 
 from drivers.lockers.records import DELIVERIES
-from gateway.cli.common import ConfigOption, _database, _load, _number, command_group, err, out
+from gateway.cli.common import (
+    _database,
+    _load,
+    _number,
+    command_group,
+    config_option,
+    err,
+    json_option,
+    out,
+)
 from gateway.records import find, listed
 
-deliveries_app = command_group("Parcels in the lockers, held and past.")
+deliveries_app = command_group("deliveries", "Parcels in the lockers, held and past.")
 
 
 @deliveries_app.command("list")
-def deliveries_list(
-    config: ConfigOption,
-    status: Annotated[
-        str | None, typer.Option(help="Only these: reserved, held, collected, returned, …")
-    ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
+@config_option
+@click.option("--status", help="Only these: reserved, held, collected, returned, …")
+@click.option(
+    "--limit", type=int, default=100, show_default=True, help="At most this many, newest first."
+)
+@json_option
+def deliveries_list(config: Path, status: str | None, limit: int, as_json: bool) -> None:
     """Deliveries, newest first."""
     from rich.table import Table
 
@@ -49,12 +57,11 @@ def deliveries_list(
 
 
 @deliveries_app.command("show")
-def deliveries_show(
-    ref: Annotated[str, typer.Argument(metavar="ID", help="The delivery_ref.")],
-    config: ConfigOption,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    """One delivery with its temperature record."""
+@click.argument("ref", metavar="ID")
+@config_option
+@json_option
+def deliveries_show(ref: str, config: Path, as_json: bool) -> None:
+    """One delivery (ID: its delivery_ref) with its temperature record."""
     from rich.table import Table
 
     cfg = _load(config)
@@ -62,7 +69,7 @@ def deliveries_show(
         found = find(db, DELIVERIES, ref)
     if found is None:
         err.print(f"no delivery {ref!r}: `gateway deliveries list` shows those there are")
-        raise typer.Exit(1)
+        raise SystemExit(1)
     if as_json:
         out.print_json(data=found)
         return

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+import click
 
-from gateway.cli.common import ConfigOption, _load, command_group, err, out
+from gateway.cli.common import PATH, _load, command_group, config_option, err, out
 from gateway.topics import SEGMENT_PATTERN
 
-nodes_app = command_group("Sensor nodes (ESP32, MicroPython) on the LAN broker.")
+nodes_app = command_group("nodes", "Sensor nodes (ESP32, MicroPython) on the LAN broker.")
 
 #: Each role's pins on an ESP32 DevKit (GPIO numbers), as the README's wiring draws them.
 PINS: dict[str, dict[str, int]] = {
@@ -26,27 +26,33 @@ KINDS = {"bin": "node_bin", "water": "node_water", "care": "node_care"}
 
 
 @nodes_app.command("add")
+@click.argument("node")
+@config_option
+@click.option(
+    "--role", type=click.Choice(sorted(PINS)), default="bin", show_default=True, help="Its role."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=PATH,
+    default=Path("nodes"),
+    show_default=True,
+    help="Where its config.json is written (out/<node>/).",
+)
+@click.option("--wifi-ssid", default="", help="The LAN's Wi-Fi name.")
+@click.option("--wifi-password", default="", help="The LAN's Wi-Fi password.")
 def nodes_add(
-    node: Annotated[str, typer.Argument(help="The node's name (letters, digits, - and _).")],
-    config: ConfigOption,
-    role: Annotated[str, typer.Option(help="bin, water or care.")] = "bin",
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="Where its config.json is written (out/<node>/).")
-    ] = Path("nodes"),
-    wifi_ssid: Annotated[str, typer.Option(help="The LAN's Wi-Fi name.")] = "",
-    wifi_password: Annotated[str, typer.Option(help="The LAN's Wi-Fi password.")] = "",
+    node: str, config: Path, role: str, out_dir: Path, wifi_ssid: str, wifi_password: str
 ) -> None:
-    """Give a node its own login on the LAN broker (a new password each time: re-run it to
-    replace a lost node's) and write the config.json to copy onto it."""
+    """Give NODE (letters, digits, - and _) its own login on the LAN broker (a new password
+    each time: re-run it to replace a lost node's) and write the config.json to copy onto
+    it."""
     from drivers.nodes.broker import acl_text, new_password, set_password, write_acl
     from drivers.nodes.ota import FIRMWARE
 
     if not re.fullmatch(SEGMENT_PATTERN, node):
         err.print(f"node {node!r}: use letters, digits, '-' and '_' only")
-        raise typer.Exit(2)
-    if role not in PINS:
-        err.print(f"--role {role!r}: choose bin, water or care")
-        raise typer.Exit(2)
+        raise SystemExit(2)
     cfg = _load(config)
     lan = cfg.nodes
     password = new_password()
@@ -60,7 +66,7 @@ def nodes_add(
     except OSError as error:
         err.print(f"cannot write the broker's files: {error} (run as root, or set [nodes] ")
         err.print("password_file and acl_file to files you may write)")
-        raise typer.Exit(1) from error
+        raise SystemExit(1) from error
     node_config: dict[str, Any] = {
         "id": node,
         "role": role,

@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Any
 
-import typer
+import click
 
-from gateway.cli.common import ConfigOption, JsonOption, _database, _load, command_group, err, out
+from gateway.cli.common import (
+    _database,
+    _load,
+    command_group,
+    config_option,
+    err,
+    json_option,
+    out,
+)
 
-audit_app = command_group("The log of access and enrollment decisions.")
-
-UpstreamOption = Annotated[
-    bool,
-    typer.Option(
-        "--upstream",
-        help="Also compare the log with the last checkpoint the gateway signed and sent "
-        "upstream (read back from the broker): catches a log rewritten with its hashes.",
-    ),
-]
+audit_app = command_group("audit", "The log of access and enrollment decisions.")
 
 
 @audit_app.command("verify")
-def audit_verify(
-    config: ConfigOption, as_json: JsonOption = False, upstream: UpstreamOption = False
-) -> None:
+@config_option
+@json_option
+@click.option(
+    "--upstream",
+    is_flag=True,
+    help="Also compare the log with the last checkpoint the gateway signed and sent upstream "
+    "(read back from the broker): catches a log rewritten with its hashes.",
+)
+def audit_verify(config: Path, as_json: bool, upstream: bool) -> None:
     """Check that no entry of the audit log was edited, deleted or cut off."""
     from gateway.audit import AuditLog
 
@@ -48,7 +54,7 @@ def audit_verify(
         out.print(f"audit log intact: {result.entries} entries{also}")
     else:
         err.print(f"audit log BROKEN at entry {where}: {problem}")
-    raise typer.Exit(0 if ok else 1)
+    raise SystemExit(0 if ok else 1)
 
 
 def _against_upstream(cfg: Any, rows: list[tuple[Any, ...]], local: Any) -> dict[str, Any]:

@@ -5,31 +5,49 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
-from gateway.cli.common import ConfigOption, _broker_settings, _load, command_group, err, out
+from gateway.cli.common import (
+    PATH,
+    _broker_settings,
+    _load,
+    command_group,
+    config_option,
+    err,
+    out,
+)
 from gateway.topics import Topics
 
 if TYPE_CHECKING:
     from gateway.settings import MqttSettings
 
-command_app = command_group("Send commands to a gateway.")
+command_app = command_group("command", "Send commands to a gateway.")
 
 
 @command_app.command("send")
+@click.argument("device")
+@click.argument("name", metavar="COMMAND")
+@config_option
+@click.option("--args", default="{}", show_default=True, help="Arguments as a JSON object.")
+@click.option("--sign", type=PATH, help="Operator private key.")
+@click.option(
+    "--passphrase-stdin", is_flag=True, help="Read the key's passphrase from standard input."
+)
+@click.option("--broker", help="mqtt://host:port (default: config)")
+@click.option(
+    "--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the reply."
+)
 def command_send(
     device: str,
-    name: Annotated[str, typer.Argument(metavar="COMMAND")],
-    config: ConfigOption,
-    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
-    sign: Annotated[Path | None, typer.Option("--sign", help="Operator private key.")] = None,
-    passphrase_stdin: Annotated[
-        bool, typer.Option(help="Read the key's passphrase from standard input.")
-    ] = False,
-    broker: Annotated[str | None, typer.Option(help="mqtt://host:port (default: config)")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the reply.")] = 10.0,
+    name: str,
+    config: Path,
+    args: str,
+    sign: Path | None,
+    passphrase_stdin: bool,
+    broker: str | None,
+    timeout: float,
 ) -> None:
     """Send one command to a gateway and print its reply (exit 1 if refused)."""
     import asyncio
@@ -43,7 +61,7 @@ def command_send(
         arguments = json.loads(args)
     except json.JSONDecodeError as error:
         err.print(f"--args is not JSON: {error}")
-        raise typer.Exit(2) from None
+        raise SystemExit(2) from None
     topics = Topics(cfg.mqtt.prefix, cfg.site, cfg.gateway_id)
     topic = topics.command(device, name)
     command_id = new_ulid()
@@ -56,9 +74,9 @@ def command_send(
     )
     if reply is None:
         err.print(f"no reply within {timeout} s (is the gateway online?)")
-        raise typer.Exit(1)
+        raise SystemExit(1)
     out.print_json(data=reply)
-    raise typer.Exit(0 if reply.get("ok") else 1)
+    raise SystemExit(0 if reply.get("ok") else 1)
 
 
 async def _request(

@@ -7,9 +7,9 @@ import getpass
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
 from gateway.errors import ConfigError
 
@@ -46,13 +46,18 @@ err: Console = _err  # type: ignore[assignment]
 out: Console = _out  # type: ignore[assignment]
 
 
-def command_group(help: str) -> typer.Typer:
-    """A ``gateway`` command group: plain help (rich's help formatter would double the CLI's
-    start time), the help shown when called without a command."""
-    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
+def command_group(name: str, help: str) -> click.Group:
+    """A ``gateway`` command group, its help shown when called without a command."""
+    return click.Group(name, help=help, no_args_is_help=True)
 
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The gateway's TOML file.")]
+#: A file or folder named on the command line, as a :class:`~pathlib.Path`.
+PATH = click.Path(path_type=Path)
+config_option = click.option(
+    "--config", "-c", type=PATH, required=True, help="The gateway's TOML file."
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+by_option = click.option("--by", help="Who does this, for the audit log (default: you).")
 
 
 def _setup_logging(level: str, *, libraries: str | None = None) -> None:
@@ -69,8 +74,8 @@ def _load(path: Path) -> GatewayConfig:
         return load_config(path)
     except ConfigError as error:
         for problem in error.problems:
-            typer.echo(str(problem), err=True)
-        raise typer.Exit(2) from None
+            click.echo(str(problem), err=True)
+        raise SystemExit(2) from None
 
 
 def _number(value: float | None) -> str:
@@ -81,7 +86,7 @@ def _number(value: float | None) -> str:
 def _database(cfg: GatewayConfig, *, create: bool = False) -> Iterator[Database]:
     if not create and not cfg.database.exists():
         err.print(f"no gateway database at {cfg.database}: has this gateway run yet?")
-        raise typer.Exit(1)
+        raise SystemExit(1)
     from gateway.db import Database
 
     db = Database(cfg.database)
@@ -89,12 +94,6 @@ def _database(cfg: GatewayConfig, *, create: bool = False) -> Iterator[Database]
         yield db
     finally:
         db.close()
-
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-ByOption = Annotated[
-    str | None, typer.Option("--by", help="Who does this, for the audit log (default: you).")
-]
 
 
 def _actor(by: str | None) -> str:
@@ -108,7 +107,7 @@ def _date(value: str | None, name: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         err.print(f"{name}: {value!r} is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
-        raise typer.Exit(2) from None
+        raise SystemExit(2) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 
-from gateway.cli.common import command_group
+from gateway.cli.common import PATH, command_group, json_option
 from gateway.errors import ConfigError
 
-config_app = command_group("Check configuration files.")
+config_app = command_group("config", "Check configuration files.")
 
 
 @config_app.command("check")
-def config_check(
-    file: Path,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
+@click.argument("file", type=PATH)
+@json_option
+def config_check(file: Path, as_json: bool) -> None:
     """Check a configuration file: exit 0, or exit 2 with each problem on a line."""
     from gateway.config import load_config
 
@@ -30,11 +28,11 @@ def config_check(
                 {"file": p.file, "path": p.path, "message": p.message, "line": p.line}
                 for p in error.problems
             ]
-            typer.echo(json.dumps({"ok": False, "problems": problems}, indent=2))
+            click.echo(json.dumps({"ok": False, "problems": problems}, indent=2))
         else:
             for problem in error.problems:
-                typer.echo(str(problem), err=True)
-        raise typer.Exit(2) from None
+                click.echo(str(problem), err=True)
+        raise SystemExit(2) from None
     summary = {
         "ok": True,
         "site": cfg.site,
@@ -44,8 +42,8 @@ def config_check(
     }
     # Plain output: an installer's check should not wait for rich.
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        click.echo(json.dumps(summary, indent=2))
     else:
-        typer.echo(f"{file}: OK, {cfg.site}/{cfg.gateway_id}, {len(cfg.devices)} devices")
+        click.echo(f"{file}: OK, {cfg.site}/{cfg.gateway_id}, {len(cfg.devices)} devices")
     for warning in cfg.warnings():
-        typer.echo(f"{file}: warning: {warning}", err=True)
+        click.echo(f"{file}: warning: {warning}", err=True)

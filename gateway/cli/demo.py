@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 
-from gateway.cli.common import _load, _setup_logging, err
+from gateway.cli.common import PATH, _load, _setup_logging, err
 from gateway.errors import GatewayError
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
 
 
-def demo(
-    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
-    broker: Annotated[
-        str | None,
-        typer.Option(help="Use this broker (mqtt://host:port) instead of an embedded one."),
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="Default: config/demo.toml")
-    ] = None,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Also the broker's and web server's logs.")
-    ] = False,
-) -> None:
+@click.command()
+@click.option("--duration", type=float, help="Stop after this many seconds.")
+@click.option("--broker", help="Use this broker (mqtt://host:port) instead of an embedded one.")
+@click.option("--config", "-c", type=PATH, help="Default: config/demo.toml")
+@click.option("--verbose", "-v", is_flag=True, help="Also the broker's and web server's logs.")
+def demo(duration: float | None, broker: str | None, config: Path | None, verbose: bool) -> None:
     """Run the simulated complex with an embedded broker and show what upstream receives."""
     import asyncio  # imported here: the CLI's other commands start without them
     import tempfile
@@ -47,4 +39,4 @@ def demo(
             asyncio.run(run_demo(cfg, broker, duration, live))
         except GatewayError as error:
             err.print(f"demo: {error}", markup=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+            raise SystemExit(1) from None

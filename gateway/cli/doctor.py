@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
 
-from gateway.cli.common import ConfigOption, JsonOption, _load, out
+import click
+
+from gateway.cli.common import _load, config_option, json_option, out
 
 
-def doctor(config: ConfigOption, as_json: JsonOption = False) -> None:
+@click.command()
+@config_option
+@json_option
+def doctor(config: Path, as_json: bool) -> None:
     """Check this box for the gateway: packages, pins, 1-wire probes, SPI, cameras, the
     broker, the clock, the disk and database, the service. Exit 1 when any check fails."""
     import asyncio
@@ -22,7 +27,7 @@ def doctor(config: ConfigOption, as_json: JsonOption = False) -> None:
         hardware = open_hardware(cfg, RealClock())
     except GatewayError as err:
         out.print(f"fail  hardware: {err}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        raise SystemExit(1) from None
     try:
         checks = asyncio.run(diagnose(cfg, hardware))
     finally:
@@ -35,4 +40,4 @@ def doctor(config: ConfigOption, as_json: JsonOption = False) -> None:
     else:
         for check in checks:
             out.print(str(check), highlight=False, soft_wrap=True)
-    raise typer.Exit(0 if result["ok"] else 1)
+    raise SystemExit(0 if result["ok"] else 1)

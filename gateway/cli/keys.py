@@ -5,36 +5,39 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-import typer
+import click
 
-from gateway.cli.common import command_group, err, out
+from gateway.cli.common import PATH, command_group, err, out
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-keys_app = command_group("Operator keys that sign commands.")
+keys_app = command_group("keys", "Operator keys that sign commands.")
 
 
 @keys_app.command("new")
-def keys_new(
-    out_file: Annotated[Path, typer.Option("--out", help="Where to write the private key.")],
-    name: Annotated[str, typer.Option(help="The operator's name in the config.")] = "operator",
-    passphrase: Annotated[
-        bool, typer.Option(help="Encrypt the private key with a passphrase (asked twice).")
-    ] = False,
-    passphrase_stdin: Annotated[
-        bool, typer.Option(help="Encrypt it with a passphrase read from standard input.")
-    ] = False,
-) -> None:
+@click.option("--out", "out_file", type=PATH, required=True, help="Where to write the private key.")
+@click.option(
+    "--name", default="operator", show_default=True, help="The operator's name in the config."
+)
+@click.option(
+    "--passphrase", is_flag=True, help="Encrypt the private key with a passphrase (asked twice)."
+)
+@click.option(
+    "--passphrase-stdin",
+    is_flag=True,
+    help="Encrypt it with a passphrase read from standard input.",
+)
+def keys_new(out_file: Path, name: str, passphrase: bool, passphrase_stdin: bool) -> None:
     """Create an operator key pair; prints the config lines for the public key."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     if out_file.exists():
         err.print(f"{out_file} exists; refusing to overwrite a key")
-        raise typer.Exit(1)
+        raise SystemExit(1)
     secret = _new_passphrase(passphrase_stdin) if passphrase or passphrase_stdin else None
     key = Ed25519PrivateKey.generate()
     encryption = (
@@ -67,10 +70,10 @@ def _new_passphrase(from_stdin: bool) -> bytes:
         phrase = getpass.getpass("passphrase for the private key: ")
         if getpass.getpass("again: ") != phrase:
             err.print("the two passphrases differ")
-            raise typer.Exit(2)
+            raise SystemExit(2)
     if len(phrase) < 12:
         err.print("a passphrase needs at least 12 characters")
-        raise typer.Exit(2)
+        raise SystemExit(2)
     return phrase.encode()
 
 
@@ -95,8 +98,8 @@ def load_operator_key(path: Path, passphrase_stdin: bool = False) -> Ed25519Priv
         key = serialization.load_pem_private_key(data, password=password)
     except (TypeError, ValueError):
         err.print(f"{path}: not a private key, or the passphrase is wrong")
-        raise typer.Exit(2) from None
+        raise SystemExit(2) from None
     if not isinstance(key, Ed25519PrivateKey):
         err.print(f"{path} is not an Ed25519 private key (make one with `gateway keys new`)")
-        raise typer.Exit(2)
+        raise SystemExit(2)
     return key

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
 
-import typer
+from gateway.cli.common import _load, command_group, config_option, json_option, out
 
-from gateway.cli.common import ConfigOption, _load, command_group, out
-
-outbox_app = command_group("Inspect the store-and-forward queue.")
+outbox_app = command_group("outbox", "Inspect the store-and-forward queue.")
 
 
 @outbox_app.command("stats")
-def outbox_stats(
-    config: ConfigOption,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
+@config_option
+@json_option
+def outbox_stats(config: Path, as_json: bool) -> None:
     """How many messages wait for the broker, and how many were dropped."""
     from rich.table import Table
 

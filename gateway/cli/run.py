@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
+import click
 
-from gateway.cli.common import ConfigOption, _load, _setup_logging, err
+from gateway.cli.common import _load, _setup_logging, config_option, err
 from gateway.errors import GatewayError
 
 
-def run(config: ConfigOption) -> None:
+@click.command()
+@config_option
+def run(config: Path) -> None:
     """Run the gateway until SIGTERM (what systemd starts)."""
     import asyncio  # imported here: the CLI's other commands start without it
 
@@ -24,7 +26,7 @@ def run(config: ConfigOption) -> None:
         err.print(f"cannot start: {error}", markup=False)
         if _roll_back(config, cfg.data_dir, f"cannot start: {error}"):
             _start_again(config)
-        raise typer.Exit(1) from None
+        raise SystemExit(1) from None
     asyncio.run(run_until_signalled(gateway))
     if gateway.restart_requested:  # a new configuration, or the previous one back
         _start_again(config)

@@ -6,40 +6,37 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-import typer
+import click
 
 from gateway.cli.common import (
-    ByOption,
-    ConfigOption,
-    JsonOption,
     _actor,
     _database,
     _load,
+    by_option,
     command_group,
+    config_option,
     err,
+    json_option,
     out,
 )
 
 if TYPE_CHECKING:
     from gateway.web.auth import Users
 
-users_app = command_group("Accounts of the web console.")
+users_app = command_group("users", "Accounts of the web console.")
 
 
-RoleOption = Annotated[
-    str, typer.Option("--role", help="manager (residents, everything) or installer (+ config).")
-]
-PasswordStdin = Annotated[
-    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-]
+password_stdin_option = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input."
+)
 
 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
-    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     return password
 
 
@@ -54,17 +51,21 @@ def _users(config: Path) -> Iterator[Users]:
             yield users
         except UserError as refused:
             err.print(str(refused), markup=False)
-            raise typer.Exit(1) from None
+            raise SystemExit(1) from None
 
 
 @users_app.command("add")
-def users_add(
-    name: str,
-    config: ConfigOption,
-    role: RoleOption = "manager",
-    password_stdin: PasswordStdin = False,
-    by: ByOption = None,
-) -> None:
+@click.argument("name")
+@config_option
+@click.option(
+    "--role",
+    default="manager",
+    show_default=True,
+    help="manager (residents, everything) or installer (+ config).",
+)
+@password_stdin_option
+@by_option
+def users_add(name: str, config: Path, role: str, password_stdin: bool, by: str | None) -> None:
     """Add a console account (the password is asked twice, or read with --password-stdin)."""
     with _users(config) as users:
         user = users.add(name, role, _password(password_stdin), actor=_actor(by))
@@ -72,9 +73,11 @@ def users_add(
 
 
 @users_app.command("passwd")
-def users_passwd(
-    name: str, config: ConfigOption, password_stdin: PasswordStdin = False, by: ByOption = None
-) -> None:
+@click.argument("name")
+@config_option
+@password_stdin_option
+@by_option
+def users_passwd(name: str, config: Path, password_stdin: bool, by: str | None) -> None:
     """Set a new password (also unlocks the account and logs it out everywhere)."""
     with _users(config) as users:
         users.set_password(name, _password(password_stdin), actor=_actor(by))
@@ -82,7 +85,10 @@ def users_passwd(
 
 
 @users_app.command("remove")
-def users_remove(name: str, config: ConfigOption, by: ByOption = None) -> None:
+@click.argument("name")
+@config_option
+@by_option
+def users_remove(name: str, config: Path, by: str | None) -> None:
     """Remove a console account (its sessions end at once)."""
     with _users(config) as users:
         users.remove(name, actor=_actor(by))
@@ -90,7 +96,9 @@ def users_remove(name: str, config: ConfigOption, by: ByOption = None) -> None:
 
 
 @users_app.command("list")
-def users_list(config: ConfigOption, as_json: JsonOption = False) -> None:
+@config_option
+@json_option
+def users_list(config: Path, as_json: bool) -> None:
     """The console's accounts."""
     from rich.table import Table
 

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from gateway.audit import AuditLog
 from gateway.cli import app
@@ -67,7 +66,7 @@ def test_a_key_can_be_kept_under_a_passphrase(
     assert made.exit_code == 0, made.output
     assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes() and "encrypted" in made.output
     monkeypatch.setattr("sys.stdin", io.StringIO("wrong phrase here\n"))
-    with pytest.raises(typer.Exit):
+    with pytest.raises(SystemExit):
         load_operator_key(key, passphrase_stdin=True)
     monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
     assert load_operator_key(key, passphrase_stdin=True).public_key() is not None

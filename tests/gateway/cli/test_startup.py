@@ -13,7 +13,7 @@ HEAVY = ("cv2", "numpy", "dlib", "face_recognition", "aiomqtt", "starlette", "ar
 
 PROBE = """
 import json, sys
-from typer.testing import CliRunner
+from click.testing import CliRunner
 from gateway.cli import app
 result = CliRunner().invoke(app, sys.argv[1:])
 print(json.dumps({"exit": result.exit_code, "loaded": [m for m in %r if m in sys.modules]}))
