@@ -28,7 +28,7 @@ from gateway.cli.common import (
 
 if TYPE_CHECKING:
     from gateway.residents import PhotoResult, Residents
-    from vision.enrollment import Recognizer
+    from vision.enrollment import Decision, Recognizer
     from vision.faces import Image
 
 residents_app = command_group("residents", "Residents the gate recognises.")
@@ -359,43 +359,19 @@ def residents_identify(photos: tuple[Path, ...], config: Path, as_json: bool) ->
     """What the door would decide on each photo, as one frame."""
     from drivers.entry.config import EntryConfig, door_policy
     from gateway.residents import Residents
+    from vision.enrollment import Decision
 
     cfg = _load(config)
     doors = [d for d in cfg.devices if isinstance(d, EntryConfig)]
     recognizer = load_recognizer(door_policy(doors[0]) if doors else None)
     with _database(cfg, create=True) as db:
         recognizer.load(Residents(db).templates())
-    results: list[dict[str, Any]] = []
-    for label, image, problem in _photos(photos):
-        if image is None:
-            results.append(
-                {
-                    "photo": label,
-                    "faces": 0,
-                    "resident": None,
-                    "distance": None,
-                    "margin": None,
-                    "reason": problem,
-                    "liveness": None,
-                }
-            )
-            continue
-        d = recognizer.decide(image)
-        results.append(
-            {
-                "photo": label,
-                "faces": d.faces,
-                "resident": d.resident,
-                "distance": None if d.distance is None else round(d.distance, 4),
-                "margin": None
-                if d.margin is None or d.margin == float("inf")
-                else round(d.margin, 4),
-                "reason": d.reason,
-                "liveness": None
-                if d.liveness is None
-                else {"score": round(d.liveness, 4), "live": d.reason != "not live"},
-            }
-        )
+    results = [
+        _identified(label, Decision(0, None, None, None, str(why)))
+        if image is None
+        else _identified(label, recognizer.decide(image))
+        for label, image, why in _photos(photos)
+    ]
     if as_json:
         out.print_json(data=results)
         return
@@ -409,3 +385,18 @@ def residents_identify(photos: tuple[Path, ...], config: Path, as_json: bool) ->
             highlight=False,
             soft_wrap=True,
         )
+
+
+def _identified(photo: str, d: Decision) -> dict[str, Any]:
+    """One photo's decision as ``residents identify --json`` reports it."""
+    return {
+        "photo": photo,
+        "faces": d.faces,
+        "resident": d.resident,
+        "distance": None if d.distance is None else round(d.distance, 4),
+        "margin": None if d.margin is None or d.margin == float("inf") else round(d.margin, 4),
+        "reason": d.reason,
+        "liveness": None
+        if d.liveness is None
+        else {"score": round(d.liveness, 4), "live": d.reason != "not live"},
+    }

@@ -13,7 +13,7 @@ import click
 
 from gateway.plugins import device_kinds, load_target
 
-__all__ = ["COMMANDS", "GROUPS", "app", "main"]
+__all__ = ["COMMANDS", "app", "main"]
 
 #: The gateway's own commands, by name → ``"module:command"`` (a :class:`click.Command`).
 COMMANDS = {

@@ -163,11 +163,13 @@ def test_residents_enroll_identify_import_remove_and_audit(tmp_path: Path, faces
         people / "John_Salley" / "07.jpg",
         people / "John_Simm" / "01.jpg",
         faces / "objects" / "rocket.jpg",
+        tmp_path / "no-such-photo.jpg",
     ]
     result = runner.invoke(app, ["residents", "identify", *c, "--json", *map(str, probes)])
     decided = json.loads(result.output)
-    assert [d["resident"] for d in decided] == ["R1", None, None]
-    assert [d["faces"] for d in decided] == [1, 1, 0]
+    assert [d["resident"] for d in decided] == ["R1", None, None, None]
+    assert [d["faces"] for d in decided] == [1, 1, 0, 0]
+    assert decided[3]["reason"] == "no such file"
     assert set(decided[0]) >= {"photo", "faces", "resident", "distance", "margin"}
     assert decided[0]["distance"] < 0.5
 
