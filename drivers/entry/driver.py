@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import math
 import sqlite3
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from gpiozero import DigitalInputDevice, DigitalOutputDevice
-
 from drivers.base import Reporter, Sparse
 from drivers.entry.config import ApproveArgs, EntryConfig, UnlockArgs, door_policy
+from drivers.entry.door import DoorHardware
 from drivers.entry.enrollment import ResidentCommands
 from gateway.devices import DeviceConfig, Driver, DriverContext, command
 from gateway.errors import CommandRejected, DeviceUnavailable, StorageError
@@ -38,15 +36,13 @@ BAD_FRAME_INTERVAL_S = 60.0
 ATTACK_INTERVAL_S = 60.0
 
 
-class EntryController(ResidentCommands, Driver):
+class EntryController(DoorHardware, ResidentCommands, Driver):
     """One door: camera, strike relay, door contact, exit button."""
 
     kind = "entry"
     config_model = EntryConfig
     config: EntryConfig
 
-    _strike: DigitalOutputDevice | None = None
-    _fire_input: DigitalInputDevice | None = None
     _worker: concurrent.futures.ThreadPoolExecutor | None = None
 
     def __init__(self, config: DeviceConfig, ctx: DriverContext) -> None:
@@ -57,55 +53,14 @@ class EntryController(ResidentCommands, Driver):
         # Before anything else: the relay in its safe (de-energised) state.
         self._acquire_strike()
         self._recognizers: list[RecognizerProcess] = []
-        self._unlocked_until = -math.inf
-        self._grant_opened = False
-        self._granted: str | None = None
-        self._door_open = False
-        self._opened_at: float | None = None
-        self._held_reported = False
         self._unknowns = Sparse(self.config.unknown_face_interval_s)
         self._frames = 0
         self._resident_count = 0
         self._approvals: dict[str, tuple[str, float | None, float]] = {}
         self._last_frame: Image | None = None
-        self._fire = False
         self._bad_frames = Sparse(BAD_FRAME_INTERVAL_S)
         self._attacks = Sparse(ATTACK_INTERVAL_S)
         self._unreadable: set[str] = set()
-
-    # -- the relay ---------------------------------------------------------------------------
-
-    def _acquire_strike(self) -> None:
-        """The strike relay, de-energised (its safe state); again after a ``close()``."""
-        if self._strike is None:
-            self._strike = DigitalOutputDevice(
-                self.config.strike_pin, initial_value=False, pin_factory=self.ctx.pins
-            )
-
-    def _energise(self, on: bool) -> None:
-        if self._strike is not None:
-            self._strike.value = on
-
-    def _lock(self) -> None:
-        if self._fire:
-            return  # released for everyone until the fire panel clears
-        self._unlocked_until = -math.inf
-        self._grant_opened = False
-        self._granted = None
-        self._energise(self.config.lock_type == "fail_safe")  # a maglock holds when powered
-
-    def _unlock(self, seconds: float, who: str) -> None:
-        self._unlocked_until = time.monotonic() + seconds
-        self._grant_opened = False
-        self._granted = who
-        self._energise(self.config.lock_type == "fail_secure")
-
-    @property
-    def locked(self) -> bool:
-        return time.monotonic() >= self._unlocked_until
-
-    def safe_state(self) -> None:
-        self._energise(False)
 
     def close(self) -> None:
         self.safe_state()
@@ -145,21 +100,7 @@ class EntryController(ResidentCommands, Driver):
         self._worker = concurrent.futures.ThreadPoolExecutor(
             cfg.workers + 1, thread_name_prefix=f"{cfg.id}-vision"
         )
-        # Both switch to ground against the pin's pull-up: a closed door holds its reed
-        # switch closed (low), an open door reads high; a pressed button reads low.
-        self._door = DigitalInputDevice(cfg.door_pin, pull_up=True, pin_factory=ctx.pins)
-        self._exit = (
-            DigitalInputDevice(cfg.exit_pin, pull_up=True, pin_factory=ctx.pins)
-            if cfg.exit_pin is not None
-            else None
-        )
-        self._fire_input = (
-            DigitalInputDevice(cfg.fire_release_pin, pull_up=True, pin_factory=ctx.pins)
-            if cfg.fire_release_pin is not None
-            else None
-        )
-        self._lock()
-        self._door_open = not self._door.is_active
+        self._open_inputs()
         self._recognizers = await self._start_recognizers(door_policy(cfg))
         deadline = time.monotonic() + RECOGNIZER_START_S
         while not all(r.ready() for r in self._recognizers):
@@ -357,65 +298,6 @@ class EntryController(ResidentCommands, Driver):
             distance=distance,
         )
         await self._audit(f"door:{self.config.id}", "access_denied", "", reason="unknown_face")
-
-    async def _door_loop(self) -> None:
-        """Door contact and exit button (real time: people), relock, alarms."""
-        cfg = self.config
-        while True:
-            assert self._door is not None
-            await self._fire_panel()
-            is_open = not self._door.is_active
-            now = time.monotonic()
-            if self._exit is not None and self._exit.is_active and self.locked:
-                self._unlock(cfg.strike_seconds, "exit")
-                await self.ctx.publish_event("exit_request", "info", door=cfg.id)
-            if is_open and not self._door_open:
-                self._opened_at, self._held_reported = now, False
-                if self._fire:
-                    pass  # everyone leaves
-                elif self.locked:
-                    await self.ctx.publish_event("door_forced", "critical", door=cfg.id)
-                    await self._audit(f"door:{cfg.id}", "door_forced")
-                else:
-                    self._grant_opened = True
-            elif not is_open and self._door_open:
-                self._opened_at = None
-                if self._grant_opened:
-                    self._lock()  # opened and closed: relock at once
-            if (
-                is_open
-                and not self._fire
-                and self._opened_at is not None
-                and not self._held_reported
-                and now - self._opened_at >= cfg.door_held_open_s
-            ):
-                self._held_reported = True
-                await self.ctx.publish_event(
-                    "door_held_open", "warning", door=cfg.id, open_s=round(now - self._opened_at)
-                )
-            if self._granted is not None and self.locked:
-                self._lock()  # the grant ran out
-            self._door_open = is_open
-            await asyncio.sleep(0.05)
-
-    async def _fire_panel(self) -> None:
-        """The fire panel's contact: open (or cut) releases the door for everyone."""
-        if self._fire_input is None:
-            return
-        alarm = not self._fire_input.is_active
-        if alarm == self._fire:
-            return
-        cfg = self.config
-        if alarm:
-            self._unlock(math.inf, "fire")
-            self._fire = True
-            await self.ctx.publish_event("fire_release", "critical", door=cfg.id)
-            await self._audit(f"door:{cfg.id}", "fire_release")
-        else:
-            self._fire = False
-            self._lock()
-            await self.ctx.publish_event("fire_release_cleared", "warning", door=cfg.id)
-            await self._audit(f"door:{cfg.id}", "fire_release_cleared")
 
     async def _audit(self, actor: str, action: str, subject: str = "", **data: Any) -> None:
         """An audit entry; a failed write (a full disk) is reported upstream with the whole
