@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import signal
 import socket
 import threading
@@ -21,6 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from gateway import systemd
 from gateway.anchor import Checkpoint, Checkpointer, GatewayKey
 from gateway.clock import Clock, RealClock, ScaledClock
 from gateway.commands import CommandRouter
@@ -345,7 +345,7 @@ class Gateway:
                     tg.create_task(self.uplink.run(), name="uplink"),
                     tg.create_task(self.outbox.run_sync(), name="outbox-sync"),
                     tg.create_task(self.hardware.run(), name="hardware"),
-                    tg.create_task(_watchdog(), name="watchdog"),
+                    tg.create_task(systemd.watchdog(), name="watchdog"),
                     tg.create_task(self.history.run(), name="history"),
                     tg.create_task(self.checkpoints.run(), name="audit-checkpoints"),
                     tg.create_task(self._settle_config(), name="config-settle"),
@@ -355,9 +355,9 @@ class Gateway:
                 devices = [
                     tg.create_task(supervise(d), name=f"driver-{d.config.id}") for d in self.drivers
                 ]
-                _notify("READY=1")
+                systemd.notify("READY=1")
                 await stop.wait()
-                _notify("STOPPING=1")
+                systemd.notify("STOPPING=1")
                 log.info("stopping: devices to their safe state, flushing the outbox")
                 for task in devices:
                     task.cancel()
@@ -403,27 +403,6 @@ async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
         for task in pending:
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=1.0)
-
-
-def _notify(state: str) -> None:
-    """Tell systemd (``Type=notify``) about our state; nothing when not under systemd."""
-    address = os.environ.get("NOTIFY_SOCKET")
-    if not address:
-        return
-    if address.startswith("@"):
-        address = "\0" + address[1:]
-    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-        s.sendto(state.encode(), address)
-
-
-async def _watchdog() -> None:
-    """Feed systemd's watchdog at half its period while the event loop is alive."""
-    usec = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
-    if not usec:
-        await asyncio.Event().wait()
-    while True:
-        _notify("WATCHDOG=1")
-        await asyncio.sleep(usec / 2e6)
 
 
 async def run_until_signalled(gateway: Gateway, stop: asyncio.Event | None = None) -> None:
