@@ -17,7 +17,7 @@ from drivers.nodes.broker import acl_text, password_line, set_password
 from drivers.nodes.config import NodeBinConfig
 from drivers.nodes.messages import BinReading, NodeEvent, WaterReading
 from drivers.nodes.ota import FIRMWARE
-from drivers.sim.nodes import BOARD, micropython, micropython_lib
+from drivers.sim.micropython import BOARD, micropython, micropython_lib
 from gateway.clock import ScaledClock
 from gateway.db import Database
 from gateway.devices import DriverContext
