@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,20 @@ def test_the_command_builds_only_what_it_runs_and_help_names_everything() -> Non
     assert "enroll" in gateway("residents", "--help").stdout
     unknown = gateway("bogus")
     assert unknown.returncode == 2 and "No such command 'bogus'" in unknown.stderr
+
+
+def test_tab_completion_reaches_into_the_kinds_groups() -> None:
+    """As bash asks the installed ``gateway`` script (README: tab completion)."""
+    env = {**os.environ, "_GATEWAY_COMPLETE": "bash_complete"}
+    script = str(Path(sys.executable).parent / "gateway")
+
+    def complete(words: str) -> list[str]:
+        cword = str(len(words.split()) - 1)
+        done = subprocess.run(
+            [script], capture_output=True, text=True, cwd=ROOT,
+            env={**env, "COMP_WORDS": words, "COMP_CWORD": cword},
+        )  # fmt: skip
+        return done.stdout.split()
+
+    assert complete("gateway res") == ["plain,residents"]
+    assert complete("gateway residents en") == ["plain,enroll"]
