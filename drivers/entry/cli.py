@@ -12,6 +12,7 @@ import click
 
 from gateway.cli.common import (
     PATH,
+    POSITIVE,
     _actor,
     _database,
     _date,
@@ -120,7 +121,7 @@ def _print_photos(results: list[PhotoResult]) -> None:
 )
 @click.option(
     "--welfare-hours",
-    type=float,
+    type=POSITIVE,
     help="Hours without a sign of life before that (default: the device's).",
 )
 @click.option("--consent-at", help="When the resident consented (default: now).")

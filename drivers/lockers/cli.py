@@ -26,7 +26,11 @@ deliveries_app = command_group("deliveries", "Parcels in the lockers, held and p
 @config_option
 @click.option("--status", help="Only these: reserved, held, collected, returned, …")
 @click.option(
-    "--limit", type=int, default=100, show_default=True, help="At most this many, newest first."
+    "--limit",
+    type=click.IntRange(1, 100_000),
+    default=100,
+    show_default=True,
+    help="At most this many, newest first.",
 )
 @json_option
 def deliveries_list(config: Path, status: str | None, limit: int, as_json: bool) -> None:

@@ -11,6 +11,7 @@ import click
 
 from gateway.cli.common import (
     PATH,
+    POSITIVE,
     _broker_settings,
     _load,
     command_group,
@@ -37,7 +38,11 @@ command_app = command_group("command", "Send commands to a gateway.")
 )
 @click.option("--broker", help="mqtt://host:port (default: config)")
 @click.option(
-    "--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the reply."
+    "--timeout",
+    type=POSITIVE,
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for the reply.",
 )
 def command_send(
     device: str,

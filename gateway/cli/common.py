@@ -53,6 +53,8 @@ def command_group(name: str, help: str) -> click.Group:
 
 #: A file or folder named on the command line, as a :class:`~pathlib.Path`.
 PATH = click.Path(path_type=Path)
+#: A number of seconds or hours: more than zero.
+POSITIVE = click.FloatRange(min=0, min_open=True)
 config_option = click.option(
     "--config", "-c", type=PATH, required=True, help="The gateway's TOML file."
 )

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from gateway.cli.common import PATH, _load, _setup_logging, err
+from gateway.cli.common import PATH, POSITIVE, _load, _setup_logging, err
 from gateway.errors import GatewayError
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
 
 
 @click.command()
-@click.option("--duration", type=float, help="Stop after this many seconds.")
+@click.option("--duration", type=POSITIVE, help="Stop after this many seconds.")
 @click.option("--broker", help="Use this broker (mqtt://host:port) instead of an embedded one.")
 @click.option("--config", "-c", type=PATH, help="Default: config/demo.toml")
 @click.option("--verbose", "-v", is_flag=True, help="Also the broker's and web server's logs.")

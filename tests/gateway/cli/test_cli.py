@@ -86,6 +86,8 @@ def test_deliveries_list_and_show_hide_the_code(tmp_path: Path) -> None:
     config.write_text(f'site = "s"\ngateway_id = "g"\ndata_dir = "{tmp_path}/data"\n')
     result = runner.invoke(app, ["deliveries", "list", "--config", str(config)])
     assert result.exit_code == 1 and "has this gateway run yet" in result.output
+    result = runner.invoke(app, ["deliveries", "list", "--limit", "0", "--config", str(config)])
+    assert result.exit_code == 2 and "Invalid value for '--limit'" in result.output
 
     db = Database(tmp_path / "data" / "gateway.sqlite3")
     store = db.device_store("lockers-a")
