@@ -2,12 +2,11 @@
 
     uv run python -m bench.cli [--runs 20]
 
-Prints the median wall time of ``python -c pass`` (the baseline), importing click and pydantic
-(what a configuration check cannot start without: the floor), ``gateway --help``,
-``gateway config check`` on a gateway without a gate and on the demo's complex (whose gate
-loads OpenCV), each as a ratio to the baseline, all in one run; beside the median, the
-fastest run and the median CPU time the command used (on a shared machine, the wall time
-also holds the time other tenants had the CPU).
+Times ``python -c pass`` (the baseline), importing click and pydantic (what a configuration
+check cannot start without: the floor), ``gateway --help``, and ``gateway config check`` on a
+gateway without a gate and on the demo's complex (whose gate loads OpenCV), all in one run,
+round robin; prints for each the median wall time, the median of each round's ratio to the
+baseline, the fastest run and the median CPU time the command used.
 """
 
 from __future__ import annotations
@@ -31,19 +30,14 @@ NO_GATE = 'site = "s"\ngateway_id = "g"\n\n[[devices]]\nkind = "gateway"\nid = "
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def times_s(argv: list[str], runs: int) -> tuple[list[float], list[float]]:
-    """Each run's wall time, and the CPU time the command itself used (user + system: what
-    the machine's other tenants cannot add to)."""
-    subprocess.run(argv, cwd=ROOT, check=True, capture_output=True, env=ENV)  # warm up
-    wall, cpu = [], []
-    for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        subprocess.run(argv, cwd=ROOT, check=True, capture_output=True, env=ENV)
-        wall.append(time.perf_counter() - started)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    return wall, cpu
+def timed(argv: list[str]) -> tuple[float, float]:
+    """One run's wall time, and the CPU time the command itself used (user + system)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(argv, cwd=ROOT, check=True, capture_output=True, env=ENV)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def main() -> None:
@@ -66,15 +60,24 @@ def main() -> None:
                 *gateway, "config", "check", str(ROOT / "config" / "demo.toml")
             ],
         }  # fmt: skip
-        base = None
-        print(f"{'':34} {'wall: median':>19} {'fastest':>8} {'CPU: median':>12}")
-        for name, argv in cases.items():
-            wall, cpu = times_s(argv, options.runs)
-            seconds = statistics.median(wall)
-            base = base or seconds
+        for argv in cases.values():  # warm up
+            subprocess.run(argv, cwd=ROOT, check=True, capture_output=True, env=ENV)
+        # Round robin: each round runs every command once, so a command and the baseline it is
+        # divided by are seconds apart whatever this machine's speed does meanwhile.
+        wall: dict[str, list[float]] = {name: [] for name in cases}
+        cpu: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(options.runs):
+            for name, argv in cases.items():
+                seconds, used = timed(argv)
+                wall[name].append(seconds)
+                cpu[name].append(used)
+        base = wall[next(iter(cases))]
+        print(f"{'':34} {'wall: median':>12} {'x baseline':>10} {'fastest':>8} {'CPU: median':>12}")
+        for name in cases:
+            ratio = statistics.median(w / b for w, b in zip(wall[name], base, strict=True))
             print(
-                f"{name:34} {seconds * 1000:7.0f} ms ({seconds / base:4.1f}x) "
-                f"{min(wall) * 1000:5.0f} ms {statistics.median(cpu) * 1000:9.0f} ms"
+                f"{name:34} {statistics.median(wall[name]) * 1000:9.0f} ms {ratio:9.1f}x "
+                f"{min(wall[name]) * 1000:5.0f} ms {statistics.median(cpu[name]) * 1000:9.0f} ms"
             )
 
 
