@@ -47,7 +47,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         no_gate = Path(scratch) / "gateway.toml"
         no_gate.write_text(NO_GATE)
-        gateway = [sys.executable, "-m", "gateway"]
+        # The installed script, as an installer runs it (not ``python -m gateway``: runpy).
+        gateway = [str(Path(sys.executable).parent / "gateway")]
         cases = {
             "python -c pass (baseline)": [sys.executable, "-c", "pass"],
             # What a command reading the configuration pays before its own code runs.
