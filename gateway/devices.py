@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from gateway.topics import Topics
 
 __all__ = [
+    "Args",
     "CommandSpec",
     "DeviceConfig",
     "Driver",
@@ -87,10 +88,15 @@ class DeviceConfig(BaseModel):
         return [camera] if isinstance(camera, str) else []
 
 
-class NoArgs(BaseModel):
-    """Arguments of a command that takes none."""
+class Args(BaseModel):
+    """A command's arguments: an unknown field is refused. Built when the first command
+    arrives, not when its module loads (a configuration check never needs it)."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+class NoArgs(Args):
+    """Arguments of a command that takes none."""
 
 
 @dataclass(frozen=True)

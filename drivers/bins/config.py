@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from drivers.base import Pin
-from gateway.devices import DeviceConfig
+from gateway.devices import Args, DeviceConfig
 
 __all__ = ["BinConfig", "BinSettings", "CalibrateArgs"]
 
@@ -71,5 +71,5 @@ class BinConfig(BinSettings):
         return self.lid_pin is not None
 
 
-class CalibrateArgs(BaseModel):
+class CalibrateArgs(Args):
     """The bin is empty now: take the measured distance as ``empty_distance_m``."""

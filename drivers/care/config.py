@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from drivers.base import Pin
-from gateway.devices import DeviceConfig
+from gateway.devices import Args, DeviceConfig
 
 __all__ = ["AcknowledgeArgs", "CareConfig", "CareSettings"]
 
@@ -100,10 +100,8 @@ class CareConfig(CareSettings):
         return self.smoke_pin is not None
 
 
-class AcknowledgeArgs(BaseModel):
+class AcknowledgeArgs(Args):
     """``acknowledge_call``: help is on its way."""
-
-    model_config = ConfigDict(extra="forbid")
 
     #: The call being answered (default: the one waiting).
     call_id: str | None = Field(default=None, max_length=64)

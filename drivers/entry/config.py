@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from drivers.base import Pin
-from gateway.devices import DeviceConfig
+from gateway.devices import Args, DeviceConfig
 from gateway.topics import SEGMENT_PATTERN
 
 if TYPE_CHECKING:
@@ -99,22 +99,16 @@ def door_policy(cfg: EntryConfig) -> Policy:
     )
 
 
-class UnlockArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UnlockArgs(Args):
     seconds: float = Field(default=5.0, gt=0, le=60)
 
 
-class ApproveArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ApproveArgs(Args):
     request_id: str = Field(pattern=SEGMENT_PATTERN)
 
 
-class EnrollArgs(BaseModel):
+class EnrollArgs(Args):
     """Enroll (or add photos to) a resident from upstream: photos as base64 JPEGs."""
-
-    model_config = ConfigDict(extra="forbid")
 
     resident_id: str = Field(pattern=SEGMENT_PATTERN)
     name: str = Field(min_length=1, max_length=200)
@@ -128,7 +122,5 @@ class EnrollArgs(BaseModel):
     welfare_h: float | None = Field(default=None, ge=1, le=720)
 
 
-class ResidentArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ResidentArgs(Args):
     resident_id: str = Field(pattern=SEGMENT_PATTERN)

@@ -10,7 +10,7 @@ from drivers.base import Pin
 from drivers.thermostat import (
     CLASSES,
 )
-from gateway.devices import DeviceConfig
+from gateway.devices import Args, DeviceConfig
 from gateway.topics import SEGMENT_PATTERN
 
 __all__ = [
@@ -200,22 +200,18 @@ class LockerBankConfig(DeviceConfig):
         return self
 
 
-class DepositArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class DepositArgs(Args):
+    model_config = ConfigDict(populate_by_name=True)
 
     size: Size
     temperature_class: TemperatureClass = Field(alias="class")
     delivery_ref: str = Field(pattern=SEGMENT_PATTERN)
 
 
-class PickupArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PickupArgs(Args):
     delivery_ref: str = Field(pattern=SEGMENT_PATTERN)
     code: str = Field(pattern=r"^[0-9]{4,10}$")
 
 
-class DeliveryArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DeliveryArgs(Args):
     delivery_ref: str = Field(pattern=SEGMENT_PATTERN)

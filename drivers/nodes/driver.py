@@ -12,13 +12,13 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from drivers.base import Hysteresis, Sparse
 from drivers.nodes.config import NodeConfig
 from drivers.nodes.messages import Entry, NodeEvent, NodeStatus
 from drivers.nodes.ota import firmware_files, offer
-from gateway.devices import DeviceConfig, Driver, DriverContext, command
+from gateway.devices import Args, DeviceConfig, Driver, DriverContext, command
 from gateway.errors import CommandRejected, UplinkError
 from gateway.messages import Severity
 from gateway.mqtt import Observer
@@ -30,10 +30,8 @@ __all__ = ["NodeDriver", "UpdateArgs"]
 RECENT = 256
 
 
-class UpdateArgs(BaseModel):
+class UpdateArgs(Args):
     """Firmware files to send (default: every file of the firmware this gateway carries)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     files: list[str] | None = Field(default=None, max_length=16)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from gateway.devices import DeviceConfig
+from gateway.devices import Args, DeviceConfig
 
 __all__ = ["ConfigApplyArgs", "GatewayDeviceConfig", "LogLevelArgs", "ReportPeriodArgs"]
 
@@ -20,23 +20,20 @@ class GatewayDeviceConfig(DeviceConfig):
     disk_low_clear_percent: float = Field(default=15.0, ge=0, le=100)
 
 
-class ReportPeriodArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReportPeriodArgs(Args):
     period_s: float = Field(gt=0, le=86_400)
 
 
-class LogLevelArgs(BaseModel):
+class LogLevelArgs(Args):
     """The gateway's log at ``level`` for ``minutes`` (then back by itself)."""
 
-    model_config = ConfigDict(extra="forbid")
     level: str = Field(pattern="^(debug|info|warning|error)$")
     minutes: float = Field(gt=0, le=1440)
 
 
-class ConfigApplyArgs(BaseModel):
+class ConfigApplyArgs(Args):
     """A whole new ``gateway.toml``, its version, and how long it has to prove healthy."""
 
-    model_config = ConfigDict(extra="forbid")
     toml: str = Field(min_length=1, max_length=256 * 1024)
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}$")
     #: Within this many seconds of starting on it: the uplink online and every device

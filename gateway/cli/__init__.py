@@ -8,6 +8,8 @@ check`` start at once."""
 from __future__ import annotations
 
 import os
+import sys
+import types
 
 import click
 
@@ -55,8 +57,26 @@ class _Gateway(click.Group):
 app = _Gateway(name="gateway", help="Edge gateway of a residential complex.", no_args_is_help=True)
 
 
-def main() -> None:
-    # The gateway uses no pydantic plugin; looking for them reads every installed
-    # distribution's metadata at the first validator.
+#: The module of pydantic's that looks for its plugins, and what pydantic imports from it.
+PYDANTIC_PLUGIN_LOADER = ("pydantic.plugin._loader", ("get_plugins",))
+
+
+def without_pydantic_plugins() -> None:
+    """Tell pydantic, before it builds its first model, that there are no plugins to find.
+
+    The gateway uses none. ``PYDANTIC_DISABLE_PLUGINS`` stops pydantic reading every installed
+    distribution's metadata, not its importing :mod:`importlib.metadata` (and the e-mail
+    parser) at the first model: a loader that finds none stops both. A value of
+    ``PYDANTIC_DISABLE_PLUGINS`` set otherwise leaves pydantic's own loader to read it."""
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    if os.environ["PYDANTIC_DISABLE_PLUGINS"] != "__all__":
+        return
+    name, _ = PYDANTIC_PLUGIN_LOADER
+    loader = types.ModuleType(name, "No pydantic plugins: see gateway.cli.")
+    loader.get_plugins = lambda: ()  # type: ignore[attr-defined]
+    sys.modules.setdefault(name, loader)
+
+
+def main() -> None:
+    without_pydantic_plugins()
     app()

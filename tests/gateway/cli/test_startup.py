@@ -5,32 +5,33 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+from gateway.cli import PYDANTIC_PLUGIN_LOADER
+
 ROOT = Path(__file__).resolve().parents[3]
 HEAVY = ("cv2", "numpy", "dlib", "face_recognition", "aiomqtt", "starlette", "argon2", "amqtt")
+#: Read by the commands that need it (a version, the doctor), never to find a plugin.
+METADATA = "importlib.metadata"
 
 PROBE = """
-import json, sys
-from click.testing import CliRunner
-from gateway.cli import app
-result = CliRunner().invoke(app, sys.argv[1:])
-print(json.dumps({"exit": result.exit_code, "loaded": [m for m in %r if m in sys.modules]}))
+import atexit, json, sys
+from gateway.cli import main
+atexit.register(lambda: print(json.dumps([m for m in %r if m in sys.modules])))
+sys.argv[0] = "gateway"
+main()
 """
 
 
-def loaded_by(*args: str) -> dict[str, object]:
+def loaded_by(*args: str, watch: tuple[str, ...] = HEAVY) -> dict[str, object]:
+    """Which of ``watch`` the ``gateway`` command (its ``main()``) imported, and its exit."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE % (HEAVY,), *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
+        [sys.executable, "-c", PROBE % (watch,), *args], capture_output=True, text=True, cwd=ROOT
     )
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return {"exit": done.returncode, "loaded": json.loads(done.stdout.strip().splitlines()[-1])}
 
 
 def test_help_loads_no_heavy_library() -> None:
@@ -50,6 +51,29 @@ def test_config_check_of_the_demo_complex_loads_no_heavy_library() -> None:
     """Checking a gate's configuration reads its config model, never its driver's OpenCV."""
     demo = ROOT / "config" / "demo.toml"
     assert loaded_by("config", "check", str(demo)) == {"exit": 0, "loaded": []}
+
+
+def test_config_check_reads_no_distribution_metadata() -> None:
+    """Neither the kinds' entry points nor pydantic's plugin lookup import importlib.metadata."""
+    demo = str(ROOT / "config" / "demo.toml")
+    assert loaded_by("config", "check", demo, watch=(METADATA,)) == {"exit": 0, "loaded": []}
+
+
+def test_the_stand_in_for_pydantics_plugin_loader_has_all_pydantic_takes_from_it() -> None:
+    """If pydantic takes something else from its loader, this fails before the CLI does."""
+    import pydantic
+
+    name, provided = PYDANTIC_PLUGIN_LOADER
+    module = name.rpartition(".")[2]
+    taken = set()
+    for source in Path(pydantic.__file__).parent.rglob("*.py"):
+        if "v1" in source.parts:
+            continue
+        text = source.read_text(encoding="utf-8")
+        for names in re.findall(rf"from \.*(?:plugin\.)?{module} import ([\w, ]+)", text):
+            taken |= {n.strip() for n in names.split(",")}
+        taken |= set(re.findall(rf"\b{module}\.(\w+)", text))
+    assert taken == set(provided)
 
 
 def gateway(*args: str) -> subprocess.CompletedProcess[str]:
