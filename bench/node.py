@@ -21,7 +21,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from drivers.sim.nodes import BinBoard, NodeProcess, NodeWorld
+from drivers.sim.boards import BinBoard
+from drivers.sim.nodes import NodeProcess, NodeWorld
 from gateway.demo.broker import MosquittoBroker
 
 #: Fixed waits in the bin firmware per wake: 5 pings 60 ms apart, the 750 ms conversion.

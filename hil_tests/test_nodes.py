@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from drivers.nodes.ota import FIRMWARE
-from drivers.sim.nodes import BinBoard, Board, CareBoard, NodeProcess, NodeWorld, WaterBoard
+from drivers.sim.boards import BinBoard, Board, CareBoard, WaterBoard
+from drivers.sim.nodes import NodeProcess, NodeWorld
 from gateway.demo.broker import MosquittoBroker, free_port
 from gateway.errors import UplinkError
 from gateway.mqtt import Observer
