@@ -32,16 +32,10 @@ from gateway.history import History
 from gateway.homeassistant import discovery
 from gateway.messages import isoformat
 from gateway.outbox import Outbox
+from gateway.photos import DoorCamera, PhotoChecker, PhotoResult, TemplateMaker, assess
 from gateway.plugins import device_kinds, driver_class, load_target, secret_fields
 from gateway.reconfigure import Reconfigure, masked
-from gateway.residents import (
-    DoorCamera,
-    PhotoChecker,
-    PhotoResult,
-    Residents,
-    TemplateMaker,
-    assess,
-)
+from gateway.residents import Residents
 from gateway.settings import GatewayConfig
 from gateway.supervisor import supervise
 from gateway.topics import Topics

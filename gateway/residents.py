@@ -10,36 +10,24 @@ with the templates). Every change is audited.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gateway.audit import AuditLog
 from gateway.db import Database
 from gateway.errors import GatewayError, StorageError
-from gateway.keyfile import read_or_create_key
 from gateway.messages import isoformat
+from gateway.photos import PhotoResult, TemplateMaker, assess
+from gateway.sealing import Sealer
 from gateway.topics import Topics
 from vision.enrollment import Templates
 from vision.faces import Image
 
-__all__ = [
-    "DoorCamera",
-    "EnrollmentReport",
-    "PhotoChecker",
-    "PhotoResult",
-    "Resident",
-    "ResidentError",
-    "Residents",
-    "TemplateMaker",
-    "assess",
-]
+__all__ = ["EnrollmentReport", "Resident", "ResidentError", "Residents"]
 
 DIM = 128
 
@@ -76,13 +64,6 @@ class Resident:
 
 
 @dataclass(frozen=True)
-class PhotoResult:
-    photo: str
-    accepted: bool
-    reason: str | None
-
-
-@dataclass(frozen=True)
 class EnrollmentReport:
     resident: str
     photos: list[PhotoResult]
@@ -102,36 +83,15 @@ class Residents:
         #: Keep the enrollment photographs (encrypted) as well as the templates.
         self.keep_photos = keep_photos
         self.audit = audit or AuditLog(db)
-        self.key_file = db.path.with_name("templates.key")
-        self._aead: AESGCM | None = None
-
-    # -- the key -----------------------------------------------------------------------------
-
-    def _cipher(self) -> AESGCM:
-        if self._aead is None:
-            self._aead = AESGCM(read_or_create_key(self.key_file))
-        return self._aead
+        self._sealer = Sealer(db.path.with_name("templates.key"))
+        self.key_file = self._sealer.key_file
 
     def _seal(self, resident: str, n: int, templates: Templates) -> bytes:
         plain = np.concatenate([templates.sface, templates.dlib]).astype("<f4").tobytes()
-        return self._seal_bytes(f"{resident}/{n}", plain)
-
-    def _seal_bytes(self, label: str, plain: bytes) -> bytes:
-        nonce = secrets.token_bytes(12)
-        return nonce + self._cipher().encrypt(nonce, plain, label.encode())
-
-    def _open_bytes(self, label: str, blob: bytes) -> bytes:
-        try:
-            return self._cipher().decrypt(blob[:12], blob[12:], label.encode())
-        except InvalidTag:
-            raise StorageError(
-                f"{label} does not decrypt with {self.key_file}: "
-                "the key file was replaced or the data was tampered with"
-            ) from None
+        return self._sealer.seal(f"{resident}/{n}", plain)
 
     def _open(self, resident: str, n: int, blob: bytes) -> Templates:
-        plain = self._open_bytes(f"{resident}/{n}", blob)
-        v = np.frombuffer(plain, dtype="<f4").astype(np.float32)
+        v = np.frombuffer(self._sealer.open(f"{resident}/{n}", blob), "<f4").astype(np.float32)
         return Templates(v[:DIM], v[DIM:])
 
     # -- reading -----------------------------------------------------------------------------
@@ -201,7 +161,7 @@ class Residents:
         rows = self._db.conn.execute(
             "SELECT n, blob FROM photos WHERE resident = ? ORDER BY n", (resident,)
         )
-        return [self._open_bytes(f"photo:{resident}/{n}", blob) for n, blob in rows]
+        return [self._sealer.open(f"photo:{resident}/{n}", blob) for n, blob in rows]
 
     @property
     def version(self) -> int:
@@ -313,7 +273,7 @@ class Residents:
                 for n, original in enumerate(kept, start=first):
                     conn.execute(
                         "INSERT INTO photos (resident, n, blob) VALUES (?, ?, ?)",
-                        (resident, n, self._seal_bytes(f"photo:{resident}/{n}", original)),
+                        (resident, n, self._sealer.seal(f"photo:{resident}/{n}", original)),
                     )
             self._bump(conn)
         self.audit.append(
@@ -354,48 +314,6 @@ class Residents:
 
     def _bump(self, conn: Any) -> None:
         self._db.set_meta("residents_version", str(self.version + 1), conn)
-
-
-@runtime_checkable
-class PhotoChecker(Protocol):
-    """A door that checks enrollment photos with its own recognizer (off the event loop)."""
-
-    async def assess_photos(
-        self, photos: Sequence[tuple[str, Image]]
-    ) -> tuple[list[Templates], list[PhotoResult]]: ...
-
-
-@runtime_checkable
-class DoorCamera(Protocol):
-    """A door whose camera's latest frame can be taken (to enroll someone standing there)."""
-
-    def snapshot(self) -> Image | None: ...
-
-
-class TemplateMaker(Protocol):
-    """What turns an enrollment photo into templates (a Recognizer, in or out of process)."""
-
-    def templates(self, image: Image) -> tuple[Templates | None, str | None]: ...
-
-
-def assess(
-    recognizer: TemplateMaker,
-    photos: Sequence[tuple[str, Image]],
-    progress: Callable[[PhotoResult], None] | None = None,
-) -> tuple[list[Templates], list[PhotoResult]]:
-    """Each photo checked (one face, big and sharp enough): the good ones' templates, and
-    every photo's result. Slow (a face model per photo): call it off the event loop."""
-    good: list[Templates] = []
-    results: list[PhotoResult] = []
-    for label, image in photos:
-        templates, problem = recognizer.templates(image)
-        result = PhotoResult(label, templates is not None, problem)
-        results.append(result)
-        if templates is not None:
-            good.append(templates)
-        if progress is not None:
-            progress(result)
-    return good, results
 
 
 def _check(

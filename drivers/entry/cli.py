@@ -28,7 +28,8 @@ from gateway.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from gateway.residents import PhotoResult, Residents
+    from gateway.photos import PhotoResult
+    from gateway.residents import Residents
     from vision.enrollment import Decision, Recognizer
     from vision.faces import Image
 
@@ -64,7 +65,8 @@ def _enroll_one(
     **options: Any,
 ) -> tuple[list[PhotoResult], str | None]:
     """Enroll one resident; every photo's result, and why the resident was refused."""
-    from gateway.residents import PhotoResult, ResidentError
+    from gateway.photos import PhotoResult
+    from gateway.residents import ResidentError
 
     unreadable: dict[str, PhotoResult] = {}
     readable: list[tuple[str, Image]] = []

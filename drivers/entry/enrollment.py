@@ -14,7 +14,8 @@ from typing import Any
 from drivers.entry.config import EnrollArgs, EntryConfig, ResidentArgs
 from gateway.devices import DriverContext, command
 from gateway.errors import CommandRejected, DeviceUnavailable
-from gateway.residents import PhotoResult, ResidentError, Residents, assess
+from gateway.photos import PhotoResult, assess
+from gateway.residents import ResidentError, Residents
 from vision.enrollment import Templates
 from vision.errors import VisionError
 from vision.faces import Image, decode_image

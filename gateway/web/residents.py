@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from gateway.errors import GatewayError
-from gateway.residents import PhotoResult, ResidentError
+from gateway.photos import PhotoResult
+from gateway.residents import ResidentError
 from gateway.topics import Topics
 from gateway.web.base import CAMERA_INTERVAL_S, CAMERA_TRIES, ConsoleBase
 from vision.enrollment import Templates

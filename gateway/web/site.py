@@ -8,7 +8,8 @@ from typing import Any, Protocol
 from gateway.clock import Clock
 from gateway.db import Database
 from gateway.history import History
-from gateway.residents import PhotoResult, Residents
+from gateway.photos import PhotoResult
+from gateway.residents import Residents
 from gateway.settings import GatewayConfig
 from vision.enrollment import Templates
 from vision.faces import Image
