@@ -23,11 +23,18 @@ class Sealer:
 
     def __init__(self, key_file: Path) -> None:
         self.key_file = key_file
+        self._key: bytes | None = None
         self._aead: AESGCM | None = None
+
+    def key(self) -> bytes:
+        """The key itself (for a keyed hash under the same file)."""
+        if self._key is None:
+            self._key = read_or_create_key(self.key_file)
+        return self._key
 
     def _cipher(self) -> AESGCM:
         if self._aead is None:
-            self._aead = AESGCM(read_or_create_key(self.key_file))
+            self._aead = AESGCM(self.key())
         return self._aead
 
     def seal(self, label: str, plain: bytes) -> bytes:

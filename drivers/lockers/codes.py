@@ -14,10 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from gateway.keyfile import read_or_create_key
+from gateway.sealing import Sealer
 
 __all__ = ["CodeVault"]
 
@@ -32,15 +29,10 @@ class CodeVault:
 
     def __init__(self, key_file: Path) -> None:
         self.key_file = key_file
-        self._key: bytes | None = None
-
-    def _secret(self) -> bytes:
-        if self._key is None:
-            self._key = read_or_create_key(self.key_file)
-        return self._key
+        self._sealer = Sealer(key_file)
 
     def digest(self, code: str) -> str:
-        return hmac.new(self._secret(), code.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._sealer.key(), code.encode(), hashlib.sha256).hexdigest()
 
     def issue(self, digits: int, held: Iterable[Mapping[str, Any]]) -> str:
         """A fresh code that no held parcel's code equals."""
@@ -63,16 +55,11 @@ class CodeVault:
         return hmac.compare_digest(stored, given)
 
     def seal(self, ref: str, code: str) -> str:
-        nonce = secrets.token_bytes(12)
-        sealed = nonce + AESGCM(self._secret()).encrypt(nonce, code.encode(), ref.encode())
-        return _SEALED + sealed.hex()
+        return _SEALED + self._sealer.seal(ref, code.encode()).hex()
 
     def open(self, ref: str, sealed: str) -> str:
-        """The code sealed for ``ref`` (a plain code from before the vault is returned)."""
+        """The code sealed for ``ref`` (a plain code from before the vault is returned); a
+        :class:`~gateway.errors.StorageError` when the key file or the record was changed."""
         if not sealed.startswith(_SEALED):
             return sealed
-        blob = bytes.fromhex(sealed.removeprefix(_SEALED))
-        try:
-            return AESGCM(self._secret()).decrypt(blob[:12], blob[12:], ref.encode()).decode()
-        except InvalidTag:
-            raise ValueError(f"the code of {ref} does not decrypt with {self.key_file}") from None
+        return self._sealer.open(ref, bytes.fromhex(sealed.removeprefix(_SEALED))).decode()

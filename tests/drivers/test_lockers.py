@@ -22,7 +22,7 @@ from drivers.sim.lockers import BankModel
 from gateway.clock import ScaledClock
 from gateway.db import Database
 from gateway.devices import DriverContext
-from gateway.errors import DeviceUnavailable
+from gateway.errors import DeviceUnavailable, StorageError
 from gateway.outbox import Outbox
 from gateway.topics import Topics
 from tests.gateway.helpers import MockHardware, StubRuntime
@@ -87,7 +87,7 @@ def test_codes_are_kept_as_keyed_hashes_unique_among_held_parcels(tmp_path: Path
     # The code waits sealed (bound to its delivery) until delivery_ready is durable.
     sealed = vault.seal("D-1", "123456")
     assert "123456" not in sealed and vault.open("D-1", sealed) == "123456"
-    with pytest.raises(ValueError, match="does not decrypt"):
+    with pytest.raises(StorageError, match="D-2 does not decrypt"):
         vault.open("D-2", sealed)
     # Parcels deposited before the vault keep working: PBKDF2 with their salt.
     salt = bytes(16)
