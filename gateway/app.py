@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import signal
-import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -29,11 +28,11 @@ from gateway.devices import DeviceConfig, Driver, DriverContext
 from gateway.errors import CommandRejected, DeviceUnavailable, GatewayError
 from gateway.hardware import Hardware, open_hardware
 from gateway.history import History
-from gateway.homeassistant import discovery
+from gateway.homeassistant import announce
 from gateway.messages import isoformat
 from gateway.outbox import Outbox
 from gateway.photos import DoorCamera, PhotoChecker, PhotoResult, TemplateMaker, assess
-from gateway.plugins import device_kinds, driver_class, load_target, secret_fields
+from gateway.plugins import driver_class, secret_fields
 from gateway.reconfigure import Reconfigure, masked
 from gateway.residents import Residents
 from gateway.settings import GatewayConfig
@@ -196,36 +195,6 @@ class Gateway:
             },
         }
 
-    async def _announce_to_home_assistant(self) -> None:
-        """Discovery configurations, retained (sent again on every connect); those of
-        devices that left the configuration removed."""
-        settings = self.config.homeassistant
-        published: list[str] = json.loads(self.db.get_meta("homeassistant_topics", "[]") or "[]")
-        found: dict[str, bytes] = {}
-        if settings.enabled:
-            kinds = device_kinds()
-            devices = []
-            for driver in self.drivers:
-                target = kinds[driver.config.kind].homeassistant
-                if target is not None:
-                    devices.append((driver.config, load_target(target)(driver.config)))
-            web = self.config.web
-            console = (
-                f"{'https' if web.tls_cert else 'http'}://{socket.gethostname()}:{web.port}/"
-                if web.enabled
-                else None
-            )
-            found = discovery(
-                self.topics, devices, prefix=settings.discovery_prefix, console_url=console,
-                version=VERSION,
-            )  # fmt: skip
-        for topic in published:
-            if topic not in found:
-                await self.uplink.retain(topic, b"")  # gone from Home Assistant
-        for topic, payload in found.items():
-            await self.uplink.retain(topic, payload)
-        self.db.set_meta("homeassistant_topics", json.dumps(sorted(found)))
-
     # -- remote configuration (gateway/reconfigure.py) ---------------------------------------
 
     async def apply_config(self, text: str, version: str, health_s: float) -> dict[str, Any]:
@@ -330,7 +299,7 @@ class Gateway:
             self.config.mqtt.port,
         )
         self._stop = stop
-        await self._announce_to_home_assistant()
+        await announce(self.uplink.retain, self.db, self.topics, self.config, VERSION)
         if self.db.recovered is not None:
             await self._report_recovery(self.db.recovered)
         try:

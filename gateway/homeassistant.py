@@ -17,16 +17,22 @@ the device's configuration returning :class:`Entity` items).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import socket
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.db import Database
 from gateway.devices import DeviceConfig
+from gateway.plugins import device_kinds, load_target
+from gateway.settings import GatewayConfig
 from gateway.topics import Topics
 
-__all__ = ["Entity", "discovery"]
+__all__ = ["Entity", "announce", "discovery"]
 
 MANUFACTURER = "community-gateway"
+#: The database's note of the discovery topics published (to remove those that left).
+_PUBLISHED = "homeassistant_topics"
 
 
 @dataclass(frozen=True)
@@ -124,3 +130,39 @@ def discovery(
             topic = f"{prefix}/{entity.component}/{node}/{object_id}/config"
             found[topic] = json.dumps(config, separators=(",", ":")).encode()
     return found
+
+
+async def announce(
+    retain: Callable[[str, bytes], Awaitable[None]],
+    db: Database,
+    topics: Topics,
+    config: GatewayConfig,
+    version: str,
+) -> None:
+    """Publish, retained, the discovery configurations of ``config``'s devices, and remove
+    those of devices that left the configuration (the topics published are kept in ``db``)."""
+    published: list[str] = json.loads(db.get_meta(_PUBLISHED, "[]") or "[]")
+    found: dict[str, bytes] = {}
+    if config.homeassistant.enabled:
+        kinds = device_kinds()
+        devices = []
+        for device in config.devices:
+            target = kinds[device.kind].homeassistant
+            if target is not None:
+                devices.append((device, load_target(target)(device)))
+        web = config.web
+        console = (
+            f"{'https' if web.tls_cert else 'http'}://{socket.gethostname()}:{web.port}/"
+            if web.enabled
+            else None
+        )
+        found = discovery(
+            topics, devices, prefix=config.homeassistant.discovery_prefix, console_url=console,
+            version=version,
+        )  # fmt: skip
+    for topic in published:
+        if topic not in found:
+            await retain(topic, b"")  # gone from Home Assistant
+    for topic, payload in found.items():
+        await retain(topic, payload)
+    db.set_meta(_PUBLISHED, json.dumps(sorted(found)))
