@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
 
@@ -39,8 +39,8 @@ class DoorHardware:
     #: The fire panel holds the door released.
     _fire = False
 
-    async def _audit(self, actor: str, action: str, subject: str = "", **data: Any) -> None:
-        raise NotImplementedError
+    #: An audit entry (:class:`~drivers.entry.access.Access`): actor, action, subject, data.
+    _audit: Callable[..., Awaitable[None]]
 
     def _acquire_strike(self) -> None:
         """The strike relay, de-energised (its safe state); again after a ``close()``."""

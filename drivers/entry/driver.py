@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from drivers.base import Reporter, Sparse
-from drivers.entry.config import ApproveArgs, EntryConfig, UnlockArgs, door_policy
+from drivers.entry.access import Access
+from drivers.entry.config import EntryConfig, UnlockArgs, door_policy
 from drivers.entry.door import DoorHardware
 from drivers.entry.enrollment import ResidentCommands
 from gateway.devices import DeviceConfig, Driver, DriverContext, command
-from gateway.errors import CommandRejected, DeviceUnavailable, StorageError
-from gateway.messages import new_ulid
+from gateway.errors import CommandRejected, DeviceUnavailable
 from gateway.residents import Residents
 from gateway.welfare import Watched, announce, homes_watched, period_of
 from vision.camera import FrameSource, frame_problem
@@ -36,7 +35,7 @@ BAD_FRAME_INTERVAL_S = 60.0
 ATTACK_INTERVAL_S = 60.0
 
 
-class EntryController(DoorHardware, ResidentCommands, Driver):
+class EntryController(Access, DoorHardware, ResidentCommands, Driver):
     """One door: camera, strike relay, door contact, exit button."""
 
     kind = "entry"
@@ -56,7 +55,7 @@ class EntryController(DoorHardware, ResidentCommands, Driver):
         self._unknowns = Sparse(self.config.unknown_face_interval_s)
         self._frames = 0
         self._resident_count = 0
-        self._approvals: dict[str, tuple[str, float | None, float]] = {}
+        self._approvals = {}
         self._last_frame: Image | None = None
         self._bad_frames = Sparse(BAD_FRAME_INTERVAL_S)
         self._attacks = Sparse(ATTACK_INTERVAL_S)
@@ -219,113 +218,6 @@ class EntryController(DoorHardware, ResidentCommands, Driver):
                     await self._unknown(decision)
                     agreement.reset()
 
-    async def _recognised(self, resident_id: str, decision: Decision) -> None:
-        ctx = self.ctx
-        residents = self.residents
-        resident = residents.get(resident_id)
-        now = ctx.clock.now()
-        if resident is None or not resident.allowed_at(now):
-            reason = (
-                "removed"
-                if resident is None
-                else ("suspended" if resident.status != "active" else "outside validity dates")
-            )
-            await ctx.publish_event(
-                "access_denied",
-                "warning",
-                reason=reason,
-                resident_id=resident_id,
-                door=self.config.id,
-            )
-            await self._audit(f"door:{self.config.id}", "access_denied", resident_id, reason=reason)
-            return
-        distance = None if decision.distance is None else round(decision.distance, 4)
-        cfg = self.config
-        unconfident = distance is None or distance > cfg.confident_distance
-        if cfg.second_factor == "always" or (cfg.second_factor == "unconfident" and unconfident):
-            await self._ask_approval(resident_id, distance)
-            return
-        await self._grant(resident_id, distance, approved_by=None)
-
-    async def _ask_approval(self, resident_id: str, distance: float | None) -> None:
-        """Not confident enough to open alone: upstream approves with a signed command."""
-        request = new_ulid()
-        now = time.monotonic()
-        self._approvals = {r: a for r, a in self._approvals.items() if a[2] > now}
-        self._approvals[request] = (resident_id, distance, now + self.config.approval_timeout_s)
-        await self.ctx.publish_event(
-            "approval_requested",
-            "info",
-            request_id=request,
-            resident_id=resident_id,
-            door=self.config.id,
-            distance=distance,
-            expires_in_s=self.config.approval_timeout_s,
-        )
-
-    async def _grant(
-        self, resident_id: str, distance: float | None, approved_by: str | None
-    ) -> None:
-        ctx = self.ctx
-        residents = self.residents
-        now = ctx.clock.now()
-        self._unlock(self.config.strike_seconds, resident_id)
-        extra: dict[str, Any] = {} if approved_by is None else {"approved_by": approved_by}
-        await ctx.publish_event(
-            "access_granted",
-            "info",
-            resident_id=resident_id,
-            door=self.config.id,
-            distance=distance,
-            **extra,
-        )
-        await self._audit(
-            f"door:{self.config.id}", "access_granted", resident_id, distance=distance, **extra
-        )
-        residents.seen(resident_id, now)
-        if resident_id in ctx.store.get("welfare_due", []):
-            await self._welfare()
-
-    async def _unknown(self, decision: Decision) -> None:
-        if self._unknowns.happened(time.monotonic()) is None:
-            return
-        distance = None if decision.distance is None else round(decision.distance, 4)
-        await self.ctx.publish_event(
-            "unknown_face",
-            "warning",
-            door=self.config.id,
-            reason=decision.reason,
-            distance=distance,
-        )
-        await self._audit(f"door:{self.config.id}", "access_denied", "", reason="unknown_face")
-
-    async def _audit(self, actor: str, action: str, subject: str = "", **data: Any) -> None:
-        """An audit entry; a failed write (a full disk) is reported upstream with the whole
-        entry, so nothing is lost, and the door carries on."""
-        try:
-            self.residents.audit.append(actor, action, subject, **data)
-        except (StorageError, sqlite3.Error, OSError) as err:
-            self.ctx.log.error("audit write failed: %s", err)
-            await self.ctx.publish_event(
-                "audit_write_failed",
-                "critical",
-                door=self.config.id,
-                error=str(err)[:300],
-                entry={"actor": actor, "action": action, "subject": subject, **data},
-            )
-
-    async def _presentation_attack(self, decision: Decision) -> None:
-        """A face the liveness models judge a photograph or a screen: reported at most once
-        every :data:`ATTACK_INTERVAL_S`, audited, and never let in."""
-        frames = self._attacks.happened(time.monotonic())
-        if frames is None:
-            return
-        score = None if decision.liveness is None else round(decision.liveness, 3)
-        await self.ctx.publish_event(
-            "presentation_attack", "warning", door=self.config.id, liveness=score, frames=frames
-        )
-        await self._audit(f"door:{self.config.id}", "access_denied", "", reason="not_live")
-
     async def _bad_frame(self, problem: str) -> None:
         """A frame the camera handed out that cannot be decided: skipped, and reported at
         most once every :data:`BAD_FRAME_INTERVAL_S`."""
@@ -376,26 +268,6 @@ class EntryController(DoorHardware, ResidentCommands, Driver):
             await asyncio.sleep(1.0)
 
     # -- commands ----------------------------------------------------------------------------
-
-    @command(args=ApproveArgs, actuating=True, max_valid_s=60)
-    async def approve(self, args: ApproveArgs) -> dict[str, Any]:
-        """Let in the resident of an ``approval_requested`` (the second factor)."""
-        pending = self._approvals.pop(args.request_id, None)
-        if pending is None or pending[2] < time.monotonic():
-            raise CommandRejected(
-                "refused",
-                f"no open approval request {args.request_id} (it was answered or expired)",
-                "request_id",
-            )
-        resident_id, distance, _ = pending
-        resident = self.residents.get(resident_id)
-        if resident is None or not resident.allowed_at(self.ctx.clock.now()):
-            why = "removed" if resident is None else "suspended or outside their dates"
-            raise CommandRejected(
-                "refused", f"resident {resident_id} is {why} since the request", "request_id"
-            )
-        await self._grant(resident_id, distance, approved_by="upstream")
-        return {"door": self.config.id, "resident_id": resident_id}
 
     @command(args=UnlockArgs, actuating=True, max_valid_s=60)
     async def unlock(self, args: UnlockArgs) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import asyncio
 import base64
 import binascii
 import concurrent.futures
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from drivers.entry.config import EnrollArgs, EntryConfig, ResidentArgs
@@ -34,8 +34,8 @@ class ResidentCommands:
     _last_frame: Image | None
     residents: Residents
 
-    async def _reload(self) -> None:
-        raise NotImplementedError
+    #: The door's gallery read again from the residents (after a change).
+    _reload: Callable[[], Awaitable[None]]
 
     def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
         """The door's vision threads; refused while the door is not running."""
