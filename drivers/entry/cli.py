@@ -3,8 +3,6 @@ identification."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,76 +27,9 @@ from gateway.cli.common import (
 
 if TYPE_CHECKING:
     from gateway.photos import PhotoResult
-    from gateway.residents import Residents
-    from vision.enrollment import Decision, Recognizer
-    from vision.faces import Image
+    from vision.enrollment import Decision
 
 residents_app = command_group("residents", "Residents the gate recognises.")
-
-
-def _photos(paths: Sequence[Path]) -> list[tuple[str, Image | None, str | None]]:
-    """Each photo decoded, or why it cannot be read."""
-    from vision.errors import VisionError as VisionImageError
-    from vision.faces import load_image
-
-    found: list[tuple[str, Image | None, str | None]] = []
-    for path in paths:
-        try:
-            found.append((str(path), load_image(path), None))
-        except FileNotFoundError:
-            found.append((str(path), None, "no such file"))
-        except (OSError, VisionImageError) as problem:
-            found.append((str(path), None, f"cannot read it ({problem})"))
-    return found
-
-
-def _enroll_one(
-    residents: Residents,
-    recognizer: Recognizer,
-    resident: str,
-    paths: Sequence[Path],
-    *,
-    name: str,
-    unit: str,
-    actor: str,
-    progress: Callable[[], None],
-    **options: Any,
-) -> tuple[list[PhotoResult], str | None]:
-    """Enroll one resident; every photo's result, and why the resident was refused."""
-    from gateway.photos import PhotoResult
-    from gateway.residents import ResidentError
-
-    unreadable: dict[str, PhotoResult] = {}
-    readable: list[tuple[str, Image]] = []
-    order = [str(p) for p in paths]
-    for label, image, problem in _photos(paths):
-        if image is None:
-            unreadable[label] = PhotoResult(label, False, problem)
-            progress()
-        else:
-            readable.append((label, image))
-    if not readable:
-        reasons = "; ".join(f"{r.photo}: {r.reason}" for r in unreadable.values()) or "no photos"
-        return list(unreadable.values()), f"no usable photo for {resident} ({reasons})"
-    try:
-        report = residents.enroll(
-            recognizer,
-            resident,
-            readable,
-            name=name,
-            unit=unit,
-            actor=actor,
-            progress=lambda _: progress(),
-            originals=[Path(label).read_bytes() for label, _ in readable]
-            if residents.keep_photos
-            else (),
-            **options,
-        )
-    except ResidentError as refused:
-        checked = {label: PhotoResult(label, False, None) for label, _ in readable}
-        return [{**checked, **unreadable}[label] for label in order], str(refused)
-    results = {**{r.photo: r for r in report.photos}, **unreadable}
-    return [results[label] for label in order], None
 
 
 def _print_photos(results: list[PhotoResult]) -> None:
@@ -143,13 +74,14 @@ def residents_enroll(
 ) -> None:
     """Enroll a resident from photos, JPEG or PNG (each checked: one face, big and sharp
     enough)."""
+    from drivers.entry.roster import enroll_files
     from gateway.residents import Residents
 
     cfg = _load(config)
     recognizer = load_recognizer()
     with _database(cfg, create=True) as db, _progress() as bar:
         task = bar.add_task(f"enrolling {resident}", total=len(photos))
-        results, refused = _enroll_one(
+        results, refused = enroll_files(
             Residents(db, keep_photos=cfg.residents.keep_photos),
             recognizer,
             resident,
@@ -180,44 +112,35 @@ def residents_enroll(
 def residents_import(file: Path, config: Path, by: str | None, as_json: bool) -> None:
     """Enroll a whole complex from a CSV FILE with columns id,name,unit,photos (photos
     separated by ';', relative to the CSV)."""
+    from drivers.entry.roster import RosterError, enroll_files, read_roster
     from gateway.residents import Residents
 
     cfg = _load(config)
     try:
-        with file.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as problem:
-        err.print(f"{file}: {problem}")
+        roster = read_roster(file)
+    except RosterError as problem:
+        err.print(str(problem), soft_wrap=True)
         raise SystemExit(2) from None
-    missing = {"id", "name", "unit", "photos"} - set(rows[0] if rows else {})
-    if missing:
-        err.print(f"{file}: missing columns {sorted(missing)} (expected id,name,unit,photos)")
-        raise SystemExit(2)
-    base = file.parent
-    jobs = [
-        (n, row, [base / p.strip() for p in (row["photos"] or "").split(";") if p.strip()])
-        for n, row in enumerate(rows, start=2)
-    ]
     recognizer = load_recognizer()
     report: list[dict[str, Any]] = []
     with _database(cfg, create=True) as db, _progress() as bar:
-        task = bar.add_task("importing", total=sum(len(paths) for _, _, paths in jobs))
+        task = bar.add_task("importing", total=sum(len(r.photos) for r in roster))
         residents = Residents(db, keep_photos=cfg.residents.keep_photos)
-        for line, row, paths in jobs:
-            results, refused = _enroll_one(
+        for row in roster:
+            results, refused = enroll_files(
                 residents,
                 recognizer,
-                (row["id"] or "").strip(),
-                paths,
-                name=(row["name"] or "").strip(),
-                unit=(row["unit"] or "").strip(),
+                row.id,
+                row.photos,
+                name=row.name,
+                unit=row.unit,
                 actor=_actor(by),
                 progress=lambda: bar.advance(task),
             )
             report.append(
                 {
-                    "line": line,
-                    "id": row["id"],
+                    "line": row.line,
+                    "id": row.id,
                     "enrolled": refused is None,
                     "error": refused,
                     "rejected": [
@@ -361,6 +284,7 @@ def residents_resume(resident: str, config: Path, by: str | None) -> None:
 def residents_identify(photos: tuple[Path, ...], config: Path, as_json: bool) -> None:
     """What the door would decide on each photo, as one frame."""
     from drivers.entry.config import EntryConfig, door_policy
+    from drivers.entry.roster import read_photos
     from gateway.residents import Residents
     from vision.enrollment import Decision
 
@@ -373,7 +297,7 @@ def residents_identify(photos: tuple[Path, ...], config: Path, as_json: bool) ->
         _identified(label, Decision(0, None, None, None, str(why)))
         if image is None
         else _identified(label, recognizer.decide(image))
-        for label, image, why in _photos(photos)
+        for label, image, why in read_photos(photos)
     ]
     if as_json:
         out.print_json(data=results)
