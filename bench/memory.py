@@ -13,44 +13,17 @@ bare Python interpreter, measured in the same run.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+from bench.procfs import memory_kb, tree
+
 ROOT = Path(__file__).resolve().parents[1]
 #: The recognizers are up once the demo's gate reports (its first telemetry).
 GATE_UP = "gate-main telemetry"
-
-
-def tree(pid: int) -> list[int]:
-    """``pid`` and every descendant."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents.setdefault(int(stat[1]), []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(parents.get(current, []))
-    return found
-
-
-def memory_kb(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) of one process, in kB (``(0, 0)`` once it has gone)."""
-    try:
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
-    except OSError:
-        return 0, 0
-    values = {line.split(":")[0]: int(line.split()[1]) for line in rollup[1:] if ":" in line}
-    return values.get("Rss", 0), values.get("Pss", 0)
 
 
 def name(pid: int) -> str:
