@@ -5,9 +5,10 @@ knowing the kind, and never its hidden fields."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gateway.db import Database, Record
+if TYPE_CHECKING:  # a kind names its records at import: no database opened, no sqlite3
+    from gateway.db import Database, Record
 
 __all__ = ["RecordSet", "field", "find", "listed"]
 
