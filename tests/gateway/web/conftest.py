@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from gateway.app import Gateway
 from gateway.config import load_config
+from gateway.messages import isoformat
 from gateway.web import Console
 from vision.enrollment import Recognizer
 
@@ -75,3 +78,21 @@ def log_in(client: TestClient, name: str = "alice", password: str | None = None)
     )
     assert response.status_code == 303, response.text
     return csrf_of(client.get("/").text)
+
+
+def publish(
+    gateway: Gateway, device: str, kind: str, type_: str, minutes_ago: float, **data: object
+) -> None:
+    ts = isoformat(gateway.clock.now() - timedelta(minutes=minutes_ago))
+    gateway.history.add(device, kind, type_, ts, dict(data))
+
+
+def photo(faces: Path, person: str, n: int) -> bytes:
+    return (faces / "people" / person / f"{n:02d}.jpg").read_bytes()
+
+
+def enroll(client: TestClient, csrf: str, files: list[tuple[str, bytes]], **fields: str) -> Any:
+    data = {"csrf": csrf, "resident_id": "A-12-kim", "name": "Kim", "unit": "A-12"}
+    data |= {"consent": "on"} | fields
+    upload = [("photos", (name, body, "image/jpeg")) for name, body in files]
+    return client.post("/residents/new", data=data, files=upload or None)
