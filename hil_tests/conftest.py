@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from gateway.demo.broker import MosquittoBroker
+from hil_tests.gate import entry
 from hil_tests.harness import GatewayProcess, Upstream, gateway_config, operator_key
 
 
@@ -26,6 +27,20 @@ def gateway(
     config = tmp_path / "gateway.toml"
     config.write_text(gateway_config(tmp_path / "data", broker.port, public_key=key_pair[1]))
     process = GatewayProcess(config)
+    yield process
+    process.close()
+
+
+@pytest.fixture
+def gate(
+    tmp_path: Path, broker: MosquittoBroker, key_pair: tuple[object, str]
+) -> Iterator[GatewayProcess]:
+    """A gateway with the gate (``hil_tests/gate.py``), not started."""
+    process = GatewayProcess(tmp_path / "gateway.toml")
+    process.config_file.write_text(
+        gateway_config(tmp_path / "data", broker.port, public_key=key_pair[1], report_period_s=60)
+        + entry()
+    )
     yield process
     process.close()
 

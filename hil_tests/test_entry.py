@@ -1,136 +1,27 @@
-"""The gate: residents walk up and in, strangers do not, and the door fails safe."""
+"""The gate: residents walk up and in, strangers do not, second factors, welfare, audit."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from drivers.sim import control_socket
 from drivers.sim.control import request
 from gateway.commands import sign_command
-from gateway.demo.broker import MosquittoBroker
-from hil_tests.harness import TOPICS, GatewayProcess, Upstream, gateway_config
-
-DOOR = "gate"
-
-
-def entry(time_scale: float = 1, extra: str = "", liveness: str = "off") -> str:
-    """The gate; liveness off but where a test turns it on: the simulated camera shows
-    photographs, which the liveness models rightly take for photographs."""
-    return f"""
-[simulation]
-time_scale = {time_scale}
-
-[[devices]]
-kind = "entry"
-id = "{DOOR}"
-camera = "gate-camera"
-strike_pin = 17
-door_pin = 27
-exit_pin = 22
-report_period_s = 600
-liveness = "{liveness}"
-{extra}
-"""
-
-
-@pytest.fixture
-def gate(
-    tmp_path: Path, broker: MosquittoBroker, key_pair: tuple[Any, str], faces: Path
-) -> Iterator[GatewayProcess]:
-    process = GatewayProcess(tmp_path / "gateway.toml")
-    process.config_file.write_text(
-        gateway_config(tmp_path / "data", broker.port, public_key=key_pair[1], report_period_s=60)
-        + entry()
-    )
-    yield process
-    process.close()
-
-
-def configure(process: GatewayProcess, **options: Any) -> None:
-    text = process.config_file.read_text()
-    head = text[: text.index("[simulation]")]
-    process.config_file.write_text(head + entry(**options))
-
-
-def gateway_cli(process: GatewayProcess, *args: str, exit_code: int = 0) -> str:
-    """``gateway ARGS --config …``: its output (stdout, then stderr), having exited so."""
-    done = subprocess.run(
-        [sys.executable, "-m", "gateway", *args, "--config", str(process.config_file)],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == exit_code, done.stdout + done.stderr
-    return done.stdout + done.stderr
-
-
-def enroll(process: GatewayProcess, faces: Path, resident: str, person: str, *extra: str) -> None:
-    photos = [str(faces / "people" / person / f"{n:02d}.jpg") for n in (2, 3, 4)]
-    gateway_cli(
-        process, "residents", "enroll", "--id", resident, "--name", person, "--unit", "1A",
-        *extra, *photos,
-    )  # fmt: skip
-
-
-async def world(process: GatewayProcess, action: str, **args: Any) -> Any:
-    sock = control_socket(process.config_file.parent / "data")
-    return await request(sock, {"model": DOOR, "action": action, "args": args})
-
-
-async def walked_through(process: GatewayProcess, passages: int) -> None:
-    """Wait (at most 4 s) until ``passages`` people have walked through the door."""
-    for _ in range(40):
-        if (await world(process, "get"))["passages"] == passages:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not {passages} passages: {await world(process, 'get')}")
-
-
-async def walk_up(process: GatewayProcess, faces: Path, person: str, *numbers: int) -> None:
-    photos = [str(faces / "people" / person / f"{n:02d}.jpg") for n in numbers]
-    await world(process, "walk_up", photos=photos, seconds=3)
-
-
-def events(upstream: Upstream, name: str) -> list[dict[str, Any]]:
-    return [
-        e["data"]
-        for e in upstream.envelopes("event")
-        if e["device"] == DOOR and e["data"]["event"] == name
-    ]
-
-
-async def started(process: GatewayProcess, upstream: Upstream) -> None:
-    """Start the gateway; return once this boot is online and the door reporting."""
-    boot = upstream.boot()
-    process.start()
-    await upstream.born(after=boot)
-    await upstream.wait_for(
-        lambda: any(e["device"] == DOOR for e in upstream.envelopes("telemetry")), timeout=30
-    )
-
-
-async def crash_and_restart(process: GatewayProcess, upstream: Upstream) -> dict[str, Any]:
-    """Fail the camera, check the lock while the driver is down, heal it, and return once the
-    door runs again; the state seen while it was down."""
-
-    def running() -> int:
-        states = [e for e in upstream.envelopes("state") if e["device"] == DOOR]
-        return sum(1 for e in states if e["data"].get("available") is True)
-
-    before = running()
-    await world(process, "camera_fault")
-    await upstream.wait_for(lambda: events(upstream, "driver_crashed"))
-    down: dict[str, Any] = await world(process, "get")
-    await world(process, "camera_fault", failed=False)
-    await upstream.wait_for(lambda: running() > before, timeout=120)
-    return down
+from hil_tests.gate import (
+    DOOR,
+    configure,
+    enroll,
+    events,
+    gateway_cli,
+    started,
+    walk_up,
+    walked_through,
+    world,
+)
+from hil_tests.harness import TOPICS, GatewayProcess, Upstream
 
 
 async def test_a_resident_walks_in_and_the_door_relocks_when_it_closes(
@@ -196,123 +87,6 @@ async def test_a_photo_of_no_face_does_nothing_and_a_forced_door_is_critical(
     forced = (await upstream.wait_for(lambda: events(upstream, "door_forced")))[0]
     assert forced["severity"] == "critical"
     await world(gate, "close")
-
-
-async def test_the_strike_returns_to_its_safe_state_when_the_driver_crashes(
-    gate: GatewayProcess, upstream: Upstream, key_pair: tuple[Any, str]
-) -> None:
-    await started(gate, upstream)
-    topic = TOPICS.command(DOOR, "unlock")
-    await upstream.send(DOOR, "unlock", sign_command(key_pair[0], topic, "u1", {"seconds": 60}))
-    reply = await upstream.wait_for(lambda: upstream.replies().get("u1"))
-    assert reply["ok"], reply
-    assert (await world(gate, "get"))["strike_energised"]  # fail-secure: energised = open
-    await world(gate, "camera_fault")
-    crashed = await upstream.wait_for(
-        lambda: [e for e in upstream.envelopes("event") if e["data"]["event"] == "driver_crashed"]
-    )
-    assert crashed[0]["device"] == DOOR
-    state = await world(gate, "get")
-    assert not state["strike_energised"] and not state["released"]
-
-
-async def test_after_a_crash_the_restarted_door_works_again(
-    gate: GatewayProcess, upstream: Upstream, faces: Path, key_pair: tuple[Any, str]
-) -> None:
-    """The supervisor runs the same driver again: ``run()`` acquires what ``close()`` released
-    (the strike relay, the vision threads, the recognizers), so the door lets a resident in
-    and obeys a signed unlock after the camera failed and came back."""
-    enroll(gate, faces, "R1", "John_Salley")
-    await started(gate, upstream)
-    # The supervisor's restart delay and the recognizers loading their models (a while on a
-    # busy machine): the door says when it runs again.
-    await crash_and_restart(gate, upstream)
-    await walk_up(gate, faces, "John_Salley", 7, 8)
-    try:
-        granted = await upstream.wait_for(lambda: events(upstream, "access_granted"), timeout=60)
-    except TimeoutError:
-        raise AssertionError(gate.log()[-4000:]) from None
-    assert granted[0]["resident_id"] == "R1"
-    topic = TOPICS.command(DOOR, "unlock")
-    await upstream.send(DOOR, "unlock", sign_command(key_pair[0], topic, "u9", {"seconds": 5}))
-    reply = await upstream.wait_for(lambda: upstream.replies().get("u9"))
-    assert reply["ok"], reply
-    crashes = events(upstream, "driver_crashed")
-    assert len(crashes) == 1, crashes  # one crash, then a door that runs
-
-
-async def test_a_maglock_stays_locked_through_a_restart_and_the_fire_panel_releases_it(
-    gate: GatewayProcess, upstream: Upstream, key_pair: tuple[Any, str]
-) -> None:
-    configure(gate, extra='lock_type = "fail_safe"\nfire_release_pin = 23')
-    await started(gate, upstream)
-    state = await world(gate, "get")
-    assert state["strike_energised"] and not state["released"]  # the maglock holds
-    topic = TOPICS.command(DOOR, "unlock")
-    await upstream.send(DOOR, "unlock", sign_command(key_pair[0], topic, "u1", {"seconds": 2}))
-    await upstream.wait_for(lambda: upstream.replies().get("u1"))
-    assert (await world(gate, "get"))["released"]
-    await asyncio.sleep(2.5)
-    assert not (await world(gate, "get"))["released"]  # locked again after 2 s
-    # ``while_restarting = "hold"`` (the default): locked while the driver restarts.
-    down = await crash_and_restart(gate, upstream)
-    assert down["strike_energised"] and not down["released"]
-    assert not (await world(gate, "get"))["released"]
-
-    await world(gate, "fire_alarm", active=True)
-    fire = (await upstream.wait_for(lambda: events(upstream, "fire_release")))[0]
-    assert fire["severity"] == "critical"
-    assert (await world(gate, "get"))["released"]
-    await world(gate, "force")  # everyone leaves: not a forced door
-    await asyncio.sleep(1)
-    assert (await world(gate, "get"))["released"] and not events(upstream, "door_forced")
-    await world(gate, "close")
-    await world(gate, "fire_alarm", active=False)
-    await upstream.wait_for(lambda: events(upstream, "fire_release_cleared"))
-    assert not (await world(gate, "get"))["released"]
-    assert "intact" in gateway_cli(gate, "audit", "verify")
-
-
-async def test_a_maglock_set_to_release_opens_while_its_driver_restarts(
-    gate: GatewayProcess, upstream: Upstream
-) -> None:
-    configure(gate, extra='lock_type = "fail_safe"\nwhile_restarting = "release"')
-    await started(gate, upstream)
-    assert not (await world(gate, "get"))["released"]
-    await world(gate, "camera_fault")
-    await upstream.wait_for(lambda: events(upstream, "driver_crashed"))
-    assert (await world(gate, "get"))["released"]  # de-energised: a maglock opens
-
-
-async def test_bad_frames_an_unreadable_template_and_a_failed_audit_write_are_skipped(
-    gate: GatewayProcess, upstream: Upstream, faces: Path
-) -> None:
-    import sqlite3
-
-    enroll(gate, faces, "R1", "John_Salley")
-    enroll(gate, faces, "R2", "John_Savage")
-    data = gate.config_file.parent / "data"
-    with sqlite3.connect(data / "gateway.sqlite3") as db:  # a template gone bad on disk
-        db.execute("UPDATE templates SET blob = zeroblob(2060) WHERE resident = 'R2'")
-    await started(gate, upstream)
-    unreadable = (await upstream.wait_for(lambda: events(upstream, "template_unreadable")))[0]
-    assert unreadable["resident_id"] == "R2" and "enroll" in unreadable["fix"]
-
-    await world(gate, "garbage_frames", count=25)
-    bad = (await upstream.wait_for(lambda: events(upstream, "bad_frame")))[0]
-    assert bad["severity"] == "warning" and bad["problem"]
-
-    blocker = data / "audit.tmp"  # the audit head cannot be written
-    blocker.mkdir()
-    await walk_up(gate, faces, "John_Salley", 7, 8)
-    granted = (await upstream.wait_for(lambda: events(upstream, "access_granted")))[0]
-    assert granted["resident_id"] == "R1"
-    failed = (await upstream.wait_for(lambda: events(upstream, "audit_write_failed")))[0]
-    assert failed["severity"] == "critical"
-    assert failed["entry"] == failed["entry"] | {"action": "access_granted", "subject": "R1"}
-    blocker.rmdir()
-    await walked_through(gate, 1)
-    assert not events(upstream, "driver_crashed")
 
 
 async def test_welfare_check_fires_after_the_time_scaled_period(
