@@ -9,7 +9,7 @@
 The entry points are read from the installed distributions' ``entry_points.txt`` as
 :func:`importlib.metadata.entry_points` finds them (the first distribution of a name on
 ``sys.path``), without importing :mod:`importlib.metadata`: it and the e-mail parser it
-brings are a tenth of a configuration check's time.
+brings are 10-20 ms of a configuration check.
 """
 
 from __future__ import annotations
@@ -46,9 +46,14 @@ __all__ = [
 
 
 def load_target(target: str) -> Any:
-    """``"package.module:attribute"`` → the attribute (imported now)."""
+    """``"package.module:attribute"`` → the attribute (imported now); as an entry point may
+    also say, the attribute may be dotted (``module:Class.attribute``) or absent (the
+    module)."""
     module, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    found: Any = importlib.import_module(module.strip())
+    for part in filter(None, attribute.strip().split(".")):
+        found = getattr(found, part)
+    return found
 
 
 @dataclass(frozen=True)

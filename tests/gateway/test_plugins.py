@@ -80,3 +80,15 @@ def test_an_unknown_kind_names_the_ones_installed(fresh: None) -> None:
         plugins.device_kind("fence")
     with pytest.raises(DriverNotFound, match=r"unknown hardware 'gpio' \(allowed: simulated\)"):
         plugins.hardware_class("gpio")
+
+
+def test_a_target_is_a_module_an_attribute_or_a_dotted_attribute() -> None:
+    import gateway.plugins as module
+
+    assert plugins.load_target("gateway.plugins") is module
+    assert plugins.load_target("gateway.plugins:DeviceKind") is plugins.DeviceKind
+    assert plugins.load_target("gateway.plugins:DeviceKind.config_model") is (
+        plugins.DeviceKind.config_model
+    )
+    with pytest.raises(AttributeError):
+        plugins.load_target("gateway.plugins:Nothing")
