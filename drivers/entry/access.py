@@ -18,7 +18,10 @@ from gateway.messages import new_ulid
 from gateway.residents import Residents
 from vision.enrollment import Decision
 
-__all__ = ["Access"]
+__all__ = ["ATTACK_INTERVAL_S", "Access"]
+
+#: ``presentation_attack`` is reported at most once in this many seconds (with the count since).
+ATTACK_INTERVAL_S = 60.0
 
 
 class Access:

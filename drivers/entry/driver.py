@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from drivers.base import Reporter, Sparse
-from drivers.entry.access import Access
+from drivers.entry.access import ATTACK_INTERVAL_S, Access
 from drivers.entry.config import EntryConfig, UnlockArgs, door_policy
 from drivers.entry.door import DoorHardware
 from drivers.entry.enrollment import ResidentCommands
@@ -31,8 +31,6 @@ __all__ = ["EntryController"]
 RECOGNIZER_START_S = 120.0
 #: ``bad_frame`` is reported at most once in this many seconds (with the count since).
 BAD_FRAME_INTERVAL_S = 60.0
-#: ``presentation_attack`` likewise.
-ATTACK_INTERVAL_S = 60.0
 
 
 class EntryController(Access, DoorHardware, ResidentCommands, Driver):
