@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from gateway.demo.broker import MosquittoBroker
 from hil_tests.gate import entry
-from hil_tests.harness import GatewayProcess, Upstream, gateway_config, operator_key
+from hil_tests.harness import GatewayProcess, Upstream, gateway_with, operator_key
 
 
 @pytest.fixture
@@ -24,9 +24,7 @@ def key_pair() -> tuple[object, str]:
 def gateway(
     tmp_path: Path, broker: MosquittoBroker, key_pair: tuple[object, str]
 ) -> Iterator[GatewayProcess]:
-    config = tmp_path / "gateway.toml"
-    config.write_text(gateway_config(tmp_path / "data", broker.port, public_key=key_pair[1]))
-    process = GatewayProcess(config)
+    process = gateway_with(tmp_path, broker.port, key_pair[1])
     yield process
     process.close()
 
@@ -36,11 +34,7 @@ def gate(
     tmp_path: Path, broker: MosquittoBroker, key_pair: tuple[object, str]
 ) -> Iterator[GatewayProcess]:
     """A gateway with the gate (``hil_tests/gate.py``), not started."""
-    process = GatewayProcess(tmp_path / "gateway.toml")
-    process.config_file.write_text(
-        gateway_config(tmp_path / "data", broker.port, public_key=key_pair[1], report_period_s=60)
-        + entry()
-    )
+    process = gateway_with(tmp_path, broker.port, key_pair[1], entry(), report_period_s=60)
     yield process
     process.close()
 

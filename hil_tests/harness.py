@@ -137,6 +137,20 @@ class GatewayProcess:
             self.process.wait()
 
 
+def gateway_with(
+    folder: Path, port: int, public_key: str, devices: str = "", report_period_s: float = 0.1
+) -> GatewayProcess:
+    """A gateway (not started) in ``folder``: the tests' base configuration plus ``devices``."""
+    process = GatewayProcess(folder / "gateway.toml")
+    process.config_file.write_text(
+        gateway_config(
+            folder / "data", port, public_key=public_key, report_period_s=report_period_s
+        )
+        + devices
+    )
+    return process
+
+
 class Upstream:
     """Records everything the broker delivers under the gateway's root.
 

@@ -17,7 +17,13 @@ from drivers.sim import control_socket
 from drivers.sim.control import request
 from gateway.commands import sign_command
 from gateway.demo.broker import MosquittoBroker
-from hil_tests.harness import TOPICS, GatewayProcess, Upstream, crash_and_recover, gateway_config
+from hil_tests.harness import (
+    TOPICS,
+    GatewayProcess,
+    Upstream,
+    crash_and_recover,
+    gateway_with,
+)
 
 HOME = "care-1a"
 
@@ -51,11 +57,7 @@ acknowledged_led_s = 300
 def home(
     tmp_path: Path, broker: MosquittoBroker, key_pair: tuple[Any, str]
 ) -> Iterator[GatewayProcess]:
-    process = GatewayProcess(tmp_path / "gateway.toml")
-    process.config_file.write_text(
-        gateway_config(tmp_path / "data", broker.port, public_key=key_pair[1], report_period_s=60)
-        + care_point()
-    )
+    process = gateway_with(tmp_path, broker.port, key_pair[1], care_point(), report_period_s=60)
     yield process
     process.close()
 
